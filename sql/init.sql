@@ -1,0 +1,89 @@
+-- Schemas and raw tables of the FinTrade warehouse.
+-- Idempotent: every command applies it first, so any command works on an empty database.
+-- No foreign keys in raw: relationships are tested by dbt, so a late or bad row never blocks a load.
+
+create schema if not exists raw;
+create schema if not exists staging;
+create schema if not exists core;
+create schema if not exists mart;
+
+create table if not exists raw.stocks (
+    symbol       text primary key,
+    company_name text not null,
+    sector       text not null,
+    exchange     text not null,
+    loaded_at    timestamptz not null default now()
+);
+
+create table if not exists raw.accounts (
+    account_id   text primary key,
+    user_name    text not null,
+    email        text not null,
+    account_type text not null,
+    balance      numeric(18, 2) not null,
+    created_at   timestamptz not null,
+    loaded_at    timestamptz not null default now()
+);
+
+create table if not exists raw.orders (
+    order_id   text primary key,
+    account_id text not null,
+    symbol     text not null,
+    order_type text not null,
+    quantity   integer not null,
+    price      numeric(18, 4) not null,
+    status     text not null,
+    created_at timestamptz not null,
+    loaded_at  timestamptz not null default now()
+);
+
+create table if not exists raw.trades (
+    trade_id     text primary key,
+    order_id     text not null,
+    account_id   text not null,
+    symbol       text not null,
+    trade_type   text not null,
+    quantity     integer not null,
+    price        numeric(18, 4) not null,
+    total_amount numeric(18, 2) not null,
+    traded_at    timestamptz not null,
+    loaded_at    timestamptz not null default now()
+);
+
+create table if not exists raw.daily_prices (
+    symbol      text not null,
+    price_date  date not null,
+    open_price  numeric(18, 4) not null,
+    high_price  numeric(18, 4) not null,
+    low_price   numeric(18, 4) not null,
+    close_price numeric(18, 4) not null,
+    volume      bigint not null,
+    source      text not null,
+    lake_key    text not null,
+    loaded_at   timestamptz not null default now(),
+    primary key (symbol, price_date)
+);
+
+create table if not exists raw.rejected_prices (
+    symbol      text not null,
+    price_date  text,
+    reason      text not null,
+    payload     jsonb,
+    lake_key    text not null,
+    rejected_at timestamptz not null default now(),
+    unique nulls not distinct (lake_key, price_date, reason)
+);
+
+create table if not exists raw.ingest_runs (
+    logical_date  date not null,
+    symbol        text not null,
+    source        text not null,
+    status        text not null,
+    rows_loaded   integer not null default 0,
+    rows_rejected integer not null default 0,
+    error         text,
+    started_at    timestamptz not null,
+    finished_at   timestamptz
+);
+
+create index if not exists ingest_runs_date_symbol_idx on raw.ingest_runs (logical_date, symbol);
