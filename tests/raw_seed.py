@@ -8,8 +8,8 @@ from one seeded generator, so a given seed always gives the same rows.
 from __future__ import annotations
 
 import random
-from contextlib import closing
 import secrets
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
