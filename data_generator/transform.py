@@ -70,11 +70,16 @@ def source_freshness(settings: Settings) -> DbtResult:
     return _run_dbt(settings, ["source", "freshness"], results_file="sources.json")
 
 
+def run_dir(settings: Settings) -> Path:
+    """dbt's target and log folder for this warehouse: runs against different databases (tests,
+    benchmarks) never read each other's results, and a failing test's compiled SQL stays there
+    to be read. Whoever drops a throwaway database removes its folder too."""
+    return DBT_PROJECT_DIR / "target" / "runs" / settings.pg_database
+
+
 def _run_dbt(settings: Settings, args: list[str], results_file: str) -> DbtResult:
-    # One target and log folder per database: concurrent runs against different warehouses
-    # (tests, back-fills) never read each other's results.
-    run_dir = DBT_PROJECT_DIR / "target" / "runs" / settings.pg_database
-    results_path = run_dir / results_file
+    run_dir_path = run_dir(settings)
+    results_path = run_dir_path / results_file
     results_path.unlink(missing_ok=True)
     command = [
         str(DBT_EXECUTABLE),
@@ -84,9 +89,9 @@ def _run_dbt(settings: Settings, args: list[str], results_file: str) -> DbtResul
         "--profiles-dir",
         str(DBT_PROJECT_DIR),
         "--target-path",
-        str(run_dir),
+        str(run_dir_path),
         "--log-path",
-        str(run_dir / "logs"),
+        str(run_dir_path / "logs"),
         "--no-use-colors",
     ]
     completed = subprocess.run(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import shutil
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -20,6 +21,7 @@ import psycopg2
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
+from data_generator import transform
 from data_generator.config import INIT_SQL, Settings
 from data_generator.universe import STOCKS
 
@@ -205,6 +207,7 @@ def create_database(settings: Settings, prefix: str = "fintrade_test_dbt") -> Se
 
 
 def drop_database(settings: Settings) -> None:
+    """Drops the throwaway warehouse and the dbt run folder kept for it."""
     admin = connect(settings, "postgres")
     admin.autocommit = True
     with admin.cursor() as cur:
@@ -214,3 +217,4 @@ def drop_database(settings: Settings) -> None:
             )
         )
     admin.close()
+    shutil.rmtree(transform.run_dir(settings), ignore_errors=True)

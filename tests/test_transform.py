@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import closing
 
@@ -62,10 +64,13 @@ def test_source_freshness_warns_after_a_day_and_fails_after_two(seeded_warehouse
 
 def test_unreachable_warehouse_fails_in_one_line_without_the_password():
     settings = load_settings().with_overrides(
-        pg_database="fintrade_no_such_database", pg_password="not-a-real-password"
+        pg_database=f"fintrade_missing_{secrets.token_hex(4)}", pg_password="not-a-real-password"
     )
-    with pytest.raises(DbtBuildError) as failure:
-        transform.build(settings, select="stg_stocks")
+    try:
+        with pytest.raises(DbtBuildError) as failure:
+            transform.build(settings, select="stg_stocks")
+    finally:
+        shutil.rmtree(transform.run_dir(settings), ignore_errors=True)
     message = str(failure.value)
     assert message.startswith("dbt build failed (exit ")
     assert "\n" not in message
