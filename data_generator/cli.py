@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from tqdm import tqdm
 
-from data_generator import pipeline, services
+from data_generator import pipeline, services, transform
 from data_generator.alpha_vantage import AlphaVantageError
 from data_generator.config import (
     DBT_PROJECT_DIR,
@@ -131,30 +131,25 @@ class _Progress:
             self._bar.close()
 
 
-def _ingest(
-    settings: Settings, logical_date: date, *, initialise: bool, args=None
-) -> pipeline.IngestReport:
+def _ingest(settings: Settings, logical_date: date, *, initialise: bool, args=None):
     stocks = select_stocks(settings.symbols)
-    symbols = [s.symbol for s in stocks]
     with pipeline.open_resources(settings, logical_date, stocks) as res:
-        pipeline.prepare_resources(res, stocks)
-        progress = _Progress(len(symbols), f"prices {logical_date}")
+        progress = _Progress(len(stocks), f"prices {logical_date}")
         try:
-            results = pipeline.ingest_prices(res, symbols, logical_date, progress)
+            report = pipeline.ingest_day(
+                res,
+                stocks,
+                logical_date,
+                initialise=initialise,
+                accounts=getattr(args, "accounts", pipeline.DEFAULT_ACCOUNTS),
+                orders=getattr(args, "orders", pipeline.DEFAULT_ORDERS),
+                on_symbol=progress,
+            )
         finally:
             progress.close()
-        report = pipeline.IngestReport(logical_date, results, notices=list(res.source.notices))
-        if initialise:
-            first = pipeline.initialise_activity(
-                res,
-                symbols,
-                logical_date,
-                getattr(args, "accounts", pipeline.DEFAULT_ACCOUNTS),
-                getattr(args, "orders", pipeline.DEFAULT_ORDERS),
-            )
-            print(first.summary().replace("OLTP activity", "OLTP history"), flush=True)
-        report.activity = pipeline.day_activity(res, symbols, logical_date)
-        print(report.activity.summary(), flush=True)
+    if report.history is not None:
+        print(report.history.summary().replace("OLTP activity", "OLTP history"))
+    print(report.activity.summary())
     return report
 
 
@@ -190,10 +185,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     report = _ingest(settings, args.date, initialise=True)
     _finish_ingest(report)
     if (DBT_PROJECT_DIR / "dbt_project.yml").exists():
-        from data_generator import transform
-
-        result = transform.build(settings)
-        print(result.summary)
+        print(transform.build(settings).summary)
 
 
 def cmd_replay(args: argparse.Namespace) -> None:
@@ -239,6 +231,7 @@ KNOWN_ERRORS = (
     WarehouseError,
     LakeError,
     AlphaVantageError,
+    transform.DbtBuildError,
 )
 
 

@@ -95,6 +95,7 @@ class ActivityResult:
 class IngestReport:
     logical_date: date
     results: list[SymbolResult]
+    history: ActivityResult | None = None
     activity: ActivityResult | None = None
     notices: list[str] = field(default_factory=list)
 
@@ -440,3 +441,31 @@ def replay_symbol(res: Resources, symbol: str, since: date | None) -> ReplayResu
         counts = load_prices(cur, rows, authoritative=True)
         deleted = delete_prices_not_in(cur, symbol, sorted(latest), since)
     return ReplayResult(symbol, len(snapshots), counts, deleted)
+
+
+# --- a whole day ----------------------------------------------------------------------------
+
+
+def ingest_day(
+    res: Resources,
+    stocks: tuple[Stock, ...],
+    logical_date: date,
+    *,
+    initialise: bool = False,
+    accounts: int = DEFAULT_ACCOUNTS,
+    orders: int = DEFAULT_ORDERS,
+    on_symbol: Callable[[SymbolResult], None] = lambda result: None,
+) -> IngestReport:
+    """What `fintrade init`/`ingest` do: prepare, every symbol's prices, then the OLTP activity.
+
+    With `initialise`, accounts and the order history are made first (once); without it a
+    database that has no accounts yet gets its prices and no activity.
+    """
+    prepare_resources(res, stocks)
+    symbols = [stock.symbol for stock in stocks]
+    results = ingest_prices(res, symbols, logical_date, on_symbol)
+    report = IngestReport(logical_date, results, notices=list(res.source.notices))
+    if initialise:
+        report.history = initialise_activity(res, symbols, logical_date, accounts, orders)
+    report.activity = day_activity(res, symbols, logical_date)
+    return report

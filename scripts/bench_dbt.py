@@ -1,33 +1,59 @@
 """Times the dbt build: a full build of the default dataset, and the daily incremental build at
 one year against ten years of history, to check the daily cost stays flat as history grows.
 
-Each size gets its own throwaway database: the history minus its last days is built once, then
-each held-back day is loaded and the whole project rebuilt, as the daily pipeline does.
+Each size gets its own throwaway database and bucket, filled by the pipeline itself (synthetic
+prices, Faker OLTP): `init` for the first day, a full build, then each following trading day is
+ingested and the whole project rebuilt, as the daily pipeline does.
 
-    uv run python scripts/bench_dbt.py [--years 1 10] [--daily-runs 2]
+    .venv/bin/python scripts/bench_dbt.py [--years 1 10] [--daily-runs 2]
 
-Until the pipeline's own generator is used here, the raw rows come from the contract-shaped
-builder of the dbt tests (tests/raw_seed.py).
+Needs the services up (`make services-up`).
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import secrets
 import statistics
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import psycopg2
 
-from raw_seed import RawRows, create_database, drop_database, insert_raw_rows, make_raw_rows
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_generator import transform
-from data_generator.config import load_settings
+from data_generator import pipeline, transform
+from data_generator.config import Settings
+from data_generator.trading_calendar import trading_days
+from data_generator.universe import select_stocks
 
-SESSIONS_PER_YEAR = 252
+FIRST_DAY = date(2026, 11, 16)
+LAST_DAY = date(2026, 11, 25)
 DBT_ELAPSED = re.compile(r"\(([\d.]+)s\)")
+
+
+def load(settings: Settings, day: date, initialise: bool) -> int:
+    stocks = select_stocks(settings.symbols)
+    with pipeline.open_resources(settings, day, stocks) as res:
+        report = pipeline.ingest_day(res, stocks, day, initialise=initialise)
+    return sum(r.counts.inserted for r in report.results)
+
+
+def drop(settings: Settings) -> None:
+    admin = psycopg2.connect(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        user=settings.pg_user,
+        password=settings.pg_password,
+        dbname="postgres",
+    )
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"drop database if exists {settings.pg_database} with (force)")
+    admin.close()
 
 
 def timed_build(settings, **kwargs) -> tuple[float, float]:
@@ -40,29 +66,25 @@ def timed_build(settings, **kwargs) -> tuple[float, float]:
 
 
 def bench_history(years: int, daily_runs: int) -> dict[str, float]:
-    rows = make_raw_rows(days=years * SESSIONS_PER_YEAR)
-    days = sorted({row[1] for row in rows.daily_prices})
-    held_back = days[-daily_runs:]
-    initial = RawRows(
-        rows.stocks,
-        [row for row in rows.daily_prices if row[1] < held_back[0]],
-        rows.accounts,
-        rows.orders,
-        rows.trades,
+    base = pipeline.load_run_settings()
+    settings = base.with_overrides(
+        pg_database=f"fintrade_bench_dbt_{secrets.token_hex(3)}",
+        s3_bucket=f"bench-dbt-{secrets.token_hex(4)}",
+        history_days=years * 365,
     )
-    settings = create_database(load_settings(), prefix="fintrade_bench_dbt")
+    days = trading_days(FIRST_DAY, LAST_DAY)
+    first, following = days[-daily_runs - 1], days[-daily_runs:]
     try:
-        insert_raw_rows(settings, initial)
+        price_rows = load(settings, first, initialise=True)
         full_wall, full_dbt = timed_build(settings)
         daily = []
-        for day in held_back:
-            new_bars = [row for row in rows.daily_prices if row[1] == day]
-            insert_raw_rows(settings, RawRows([], new_bars, [], [], []))
+        for day in following:
+            price_rows += load(settings, day, initialise=False)
             daily.append(timed_build(settings))
     finally:
-        drop_database(settings)
+        drop(settings)
     return {
-        "price_rows": len(rows.daily_prices),
+        "price_rows": price_rows,
         "full_wall": full_wall,
         "full_dbt": full_dbt,
         "daily_wall": statistics.median(wall for wall, _ in daily),

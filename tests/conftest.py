@@ -9,14 +9,18 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import psycopg2
 import pytest
 
-from data_generator import services
+from data_generator import pipeline, services
 from data_generator.config import PROJECT_ROOT, Settings, load_settings
+from data_generator.pipeline import IngestReport
+from data_generator.universe import select_stocks
 from tests.alpha_vantage_stub import AlphaVantageStub
 
 # --- Alpha Vantage: a local HTTP stand-in ---------------------------------------------------
@@ -46,26 +50,37 @@ def base_settings() -> Settings:
     return settings
 
 
-@pytest.fixture
-def database(base_settings: Settings) -> Iterator[Settings]:
-    """A fresh, randomly named database, dropped afterwards."""
-    name = f"fintrade_test_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(
-        host=base_settings.pg_host,
-        port=base_settings.pg_port,
-        user=base_settings.pg_user,
-        password=base_settings.pg_password,
+def _admin(settings: Settings):
+    conn = psycopg2.connect(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        user=settings.pg_user,
+        password=settings.pg_password,
         dbname="postgres",
     )
-    admin.autocommit = True
+    conn.autocommit = True
+    return conn
+
+
+@contextmanager
+def scratch_database(base: Settings) -> Iterator[Settings]:
+    """A fresh, randomly named database, dropped afterwards."""
+    name = f"fintrade_test_{secrets.token_hex(4)}"
+    admin = _admin(base)
     try:
         with admin.cursor() as cur:
             cur.execute(f"create database {name}")
-        yield base_settings.with_overrides(pg_database=name)
+        yield base.with_overrides(pg_database=name)
         with admin.cursor() as cur:
             cur.execute(f"drop database if exists {name} with (force)")
     finally:
         admin.close()
+
+
+@pytest.fixture
+def database(base_settings: Settings) -> Iterator[Settings]:
+    with scratch_database(base_settings) as settings:
+        yield settings
 
 
 # --- S3: a SeaweedFS server of the test session's own, reached over HTTP --------------------
@@ -119,20 +134,37 @@ def s3_server() -> Iterator[S3Server]:
             services._stop_pid(pid, "SeaweedFS")
 
 
+@contextmanager
+def scratch_warehouse(base: Settings, s3: S3Server, state_dir: Path) -> Iterator[Settings]:
+    """A fresh database and a fresh bucket on the real S3 server, synthetic prices by default,
+    Alpha Vantage knobs set for fast tests."""
+    with scratch_database(base) as database:
+        yield database.with_overrides(
+            s3_bucket=f"test-{secrets.token_hex(6)}",
+            aws_endpoint_url=s3.endpoint_url,
+            aws_access_key_id=s3.access_key,
+            aws_secret_access_key=s3.secret_key,
+            local_state_dir=state_dir,
+            alpha_vantage_backoff_seconds=0.0,
+            alpha_vantage_calls_per_minute=6000,
+            alpha_vantage_max_attempts=2,
+            alpha_vantage_timeout_seconds=2.0,
+        )
+
+
 @pytest.fixture
-def settings(database: Settings, s3_server: S3Server, tmp_path: Path) -> Settings:
-    """A fresh database and a fresh bucket on the real S3 server, synthetic prices by default."""
-    return database.with_overrides(
-        s3_bucket=f"test-{secrets.token_hex(6)}",
-        aws_endpoint_url=s3_server.endpoint_url,
-        aws_access_key_id=s3_server.access_key,
-        aws_secret_access_key=s3_server.secret_key,
-        local_state_dir=tmp_path / "state",
-        alpha_vantage_backoff_seconds=0.0,
-        alpha_vantage_calls_per_minute=6000,
-        alpha_vantage_max_attempts=2,
-        alpha_vantage_timeout_seconds=2.0,
-    )
+def settings(base_settings: Settings, s3_server: S3Server, tmp_path: Path) -> Iterator[Settings]:
+    with scratch_warehouse(base_settings, s3_server, tmp_path / "state") as scratch:
+        yield scratch
+
+
+def load_day(settings: Settings, day: date, *, initialise: bool = True) -> IngestReport:
+    """What `fintrade init` (or `ingest`) does for `day`, in-process: pipeline-made raw data."""
+    stocks = select_stocks(settings.symbols)
+    with pipeline.open_resources(settings, day, stocks) as res:
+        report = pipeline.ingest_day(res, stocks, day, initialise=initialise)
+    assert not report.failed, report.failed
+    return report
 
 
 def settings_environ(settings: Settings) -> dict[str, str]:

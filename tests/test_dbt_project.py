@@ -1,31 +1,27 @@
-"""The dbt project on known raw rows: clean build, incremental restatements, stable marts, and
-mart figures recomputed independently in pandas."""
+"""The dbt project on pipeline-made data: clean build, incremental restatements, stable marts,
+and mart figures recomputed independently in pandas."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from contextlib import closing
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
 import pytest
-from raw_seed import (
-    RawRows,
-    connect,
-    create_database,
-    drop_database,
-    insert_raw_rows,
-    make_raw_rows,
-)
 
 from data_generator import transform
-from data_generator.config import Settings, load_settings
+from data_generator.config import Settings
 from data_generator.transform import DbtResult
+from data_generator.universe import STOCKS
+from tests.alpha_vantage_stub import AlphaVantageStub, StubReply, data_body, standard_bars
+from tests.conftest import load_day, query, scratch_warehouse
 
 pytestmark = pytest.mark.dbt
 
+DAY = date(2026, 11, 24)
+NEXT_DAY = date(2026, 11, 25)
 MODELS = {
     "staging": {"stg_stocks", "stg_accounts", "stg_orders", "stg_trades", "stg_daily_prices"},
     "core": {"dim_stocks", "dim_accounts", "fct_orders", "fct_trades", "fct_daily_prices"},
@@ -38,12 +34,6 @@ MODELS = {
 }
 RESTATED_SYMBOL = "AAPL"
 SESSIONS_BACK_RESTATED = 4  # inside the default lookback of 10 trading days
-
-
-def query(settings: Settings, statement: str, params: tuple = ()) -> list[tuple]:
-    with closing(connect(settings)) as conn, conn.cursor() as cur:
-        cur.execute(statement, params)
-        return cur.fetchall()
 
 
 def checksum(settings: Settings, table: str) -> str:
@@ -60,25 +50,41 @@ def prices_by_key(settings: Settings) -> dict[tuple, tuple]:
 
 
 @pytest.fixture(scope="module")
-def built_warehouse() -> Iterator[tuple[Settings, DbtResult]]:
-    settings = create_database(load_settings())
-    try:
-        insert_raw_rows(settings, make_raw_rows())
+def built_warehouse(
+    base_settings, s3_server, tmp_path_factory
+) -> Iterator[tuple[Settings, DbtResult]]:
+    """`fintrade init` on the synthetic source (15 symbols x 365 days), then `dbt build`."""
+    with scratch_warehouse(base_settings, s3_server, tmp_path_factory.mktemp("state")) as settings:
+        load_day(settings, DAY)
         yield settings, transform.build(settings)
-    finally:
-        drop_database(settings)
+
+
+def serve_day(stub: AlphaVantageStub, symbols: list[str], end: date, restate=None) -> None:
+    """Queue one data reply per symbol, optionally with (symbol, day, close) restated."""
+    for symbol in symbols:
+        bars = standard_bars(symbol, end, count=60)
+        if restate and restate[0] == symbol:
+            open_, high, low, _, volume = bars[restate[1]]
+            bars[restate[1]] = (open_, high, low, restate[2], volume)
+        stub.enqueue(symbol, StubReply(body=data_body(symbol, bars)))
 
 
 @pytest.fixture(scope="module")
-def restated_warehouse() -> Iterator[dict]:
-    """A warehouse built once, then given one more day and a restated close, then rebuilt."""
-    settings = create_database(load_settings())
-    try:
-        rows = make_raw_rows(days=60)
-        last_day = max(row[1] for row in rows.daily_prices)
-        held_back = [row for row in rows.daily_prices if row[1] == last_day]
-        rows.daily_prices[:] = [row for row in rows.daily_prices if row[1] != last_day]
-        insert_raw_rows(settings, rows)
+def restated_warehouse(base_settings, s3_server, tmp_path_factory) -> Iterator[dict]:
+    """Ingested and built for one day from Alpha Vantage (the local stand-in), then the next
+    day's reply brings one more day and a restated close inside the lookback, and it is rebuilt."""
+    with (
+        AlphaVantageStub() as stub,
+        scratch_warehouse(base_settings, s3_server, tmp_path_factory.mktemp("state")) as scratch,
+    ):
+        settings = scratch.with_overrides(
+            price_source="alphavantage",
+            alpha_vantage_api_key="dbt-test-key",
+            alpha_vantage_base_url=stub.base_url,
+        )
+        symbols = [stock.symbol for stock in STOCKS]
+        serve_day(stub, symbols, DAY)
+        load_day(settings, DAY)
         transform.build(settings)
         before = prices_by_key(settings)
 
@@ -88,13 +94,8 @@ def restated_warehouse() -> Iterator[dict]:
         low, high = old[4], old[3]
         new_close = ((low + high) / 2).quantize(Decimal("0.0001"))
         assert new_close != old[5]
-        with closing(connect(settings)) as conn, conn, conn.cursor() as cur:
-            cur.execute(
-                "update raw.daily_prices set close_price = %s, loaded_at = now()"
-                " where symbol = %s and price_date = %s",
-                (new_close, RESTATED_SYMBOL, restated_date),
-            )
-        insert_raw_rows(settings, RawRows([], held_back, [], [], []))
+        serve_day(stub, symbols, NEXT_DAY, restate=(RESTATED_SYMBOL, restated_date, new_close))
+        load_day(settings, NEXT_DAY, initialise=False)
         transform.build(settings)
         yield {
             "settings": settings,
@@ -103,10 +104,8 @@ def restated_warehouse() -> Iterator[dict]:
             "restated_date": restated_date,
             "next_date": dates[-SESSIONS_BACK_RESTATED + 1],
             "new_close": new_close,
-            "new_day": last_day,
+            "new_day": NEXT_DAY,
         }
-    finally:
-        drop_database(settings)
 
 
 def test_build_passes_with_no_warnings_or_errors(built_warehouse):

@@ -4,32 +4,28 @@ from __future__ import annotations
 
 import secrets
 import shutil
-from collections.abc import Iterator
-from contextlib import closing
+from datetime import date
 
 import pytest
-from raw_seed import connect, create_database, drop_database, insert_raw_rows, make_raw_rows
 
 from data_generator import transform
-from data_generator.config import Settings, load_settings
+from data_generator.config import Settings
 from data_generator.transform import DbtBuildError
+from tests.conftest import load_day, query
 
 pytestmark = pytest.mark.dbt
 
 
 @pytest.fixture
-def seeded_warehouse() -> Iterator[Settings]:
-    settings = create_database(load_settings())
-    try:
-        insert_raw_rows(settings, make_raw_rows(days=40, orders=100))
-        yield settings
-    finally:
-        drop_database(settings)
+def seeded_warehouse(settings: Settings) -> Settings:
+    """Pipeline-made raw data for three symbols, the way `fintrade init` makes it."""
+    seeded = settings.with_overrides(symbols=("AAPL", "JPM", "XOM"), history_days=60)
+    load_day(seeded, date(2026, 11, 24))
+    return seeded
 
 
 def execute(settings: Settings, statement: str) -> None:
-    with closing(connect(settings)) as conn, conn, conn.cursor() as cur:
-        cur.execute(statement)
+    query(settings, statement)
 
 
 def test_build_prints_dbts_summary(seeded_warehouse):
@@ -62,8 +58,8 @@ def test_source_freshness_warns_after_a_day_and_fails_after_two(seeded_warehouse
         transform.source_freshness(seeded_warehouse)
 
 
-def test_unreachable_warehouse_fails_in_one_line_without_the_password():
-    settings = load_settings().with_overrides(
+def test_unreachable_warehouse_fails_in_one_line_without_the_password(base_settings):
+    settings = base_settings.with_overrides(
         pg_database=f"fintrade_missing_{secrets.token_hex(4)}", pg_password="not-a-real-password"
     )
     try:
