@@ -42,6 +42,7 @@ services-status: setup
 
 demo: services-up
 	$(BIN)/fintrade run --date $(DATE)
+	$(BIN)/python scripts/show_marts.py
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -49,6 +50,8 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt/fintrade/models dbt/fintrade/tests
 
 bench: services-up
 	$(BIN)/python scripts/bench_ingest.py
+	$(BIN)/python scripts/bench_dbt.py
