@@ -127,10 +127,11 @@ def _postgres_dir(settings: Settings) -> Path:
     return settings.local_state_dir / "postgres"
 
 
-def ensure_postgres(settings: Settings) -> None:
-    """Start a project-local cluster at the configured port when nothing answers there."""
+def ensure_postgres(settings: Settings) -> bool:
+    """Start a project-local cluster at the configured port when nothing answers there; True
+    when this call started it."""
     if postgres_answers(settings):
-        return
+        return False
     if settings.pg_host not in ("127.0.0.1", "localhost"):
         raise ServiceError(f"no PostgreSQL answers at {settings.pg_host}:{settings.pg_port}")
     if _port_open("127.0.0.1", settings.pg_port):
@@ -178,6 +179,7 @@ def ensure_postgres(settings: Settings) -> None:
         capture_output=True,
     )
     _wait_until(lambda: postgres_answers(settings), "local PostgreSQL")
+    return True
 
 
 def _local_postgres_pid(settings: Settings) -> int | None:
@@ -342,11 +344,18 @@ def services_down(settings: Settings) -> list[str]:
         _stop_pid(state["pid"], "SeaweedFS")
         (_s3_dir(settings) / "state.json").unlink()
         stopped.append(f"SeaweedFS (pid {state['pid']})")
+    pg_pid = stop_postgres(settings)
+    if pg_pid is not None:
+        stopped.append(f"PostgreSQL (pid {pg_pid})")
+    return stopped
+
+
+def stop_postgres(settings: Settings) -> int | None:
+    """Stop the project-local cluster if it runs; its pid, or None when there was none."""
     pg_pid = _local_postgres_pid(settings)
     if pg_pid is not None:
         _stop_pid(pg_pid, "local PostgreSQL")
-        stopped.append(f"PostgreSQL (pid {pg_pid})")
-    return stopped
+    return pg_pid
 
 
 def services_status(settings: Settings) -> list[ServiceStatus]:

@@ -42,12 +42,15 @@ _TEST_STATE_DIR = PROJECT_ROOT / ".local" / "test"
 
 
 @pytest.fixture(scope="session")
-def base_settings() -> Settings:
-    """Settings from libpq's variables only: a developer's `.env` must not steer the tests."""
+def base_settings() -> Iterator[Settings]:
+    """Settings from libpq's variables only: a developer's `.env` must not steer the tests.
+    A cluster the session had to start is stopped at its end."""
     env = {k: v for k, v in os.environ.items() if k.startswith("PG")}
     settings = load_settings(env).with_overrides(local_state_dir=_TEST_STATE_DIR)
-    services.ensure_postgres(settings)
-    return settings
+    started = services.ensure_postgres(settings)
+    yield settings
+    if started:
+        services.stop_postgres(settings)
 
 
 def _admin(settings: Settings):
