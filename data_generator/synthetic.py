@@ -39,7 +39,7 @@ def _stream(seed: int, symbol: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(symbol.encode())])
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=16)
 def _price_path(
     seed: int, stock: Stock, until: date
 ) -> tuple[tuple[date, str, str, str, str, int], ...]:
