@@ -1,0 +1,261 @@
+"""`fintrade`: the command line over the pipeline (init, ingest, replay, run, services).
+
+Every command exits 0 on success and otherwise prints one line saying why and exits non-zero, so
+it behaves the same by hand, in `make`, in CI and under Airflow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from tqdm import tqdm
+
+from data_generator import pipeline, services
+from data_generator.alpha_vantage import AlphaVantageError
+from data_generator.config import (
+    DBT_PROJECT_DIR,
+    ConfigError,
+    Settings,
+    load_settings,
+    parse_symbols,
+)
+from data_generator.lake import LakeError
+from data_generator.universe import UnknownSymbolError, select_stocks
+from data_generator.warehouse import WarehouseError
+
+log = logging.getLogger("fintrade")
+
+
+class CommandFailed(Exception):
+    """The command ran but did not fully succeed; the message is the one-line reason."""
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def _default_date() -> date:
+    """For hand-run commands only: yesterday, the last day whose close is surely published."""
+    return date.today() - timedelta(days=1)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fintrade", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_symbols(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--symbols", help="comma list, a subset of the universe (default: all)")
+
+    def with_date(sub: argparse.ArgumentParser, required: bool) -> None:
+        sub.add_argument(
+            "--date",
+            type=_iso_date,
+            required=required,
+            help="the run's logical date, YYYY-MM-DD"
+            + ("" if required else " (default: yesterday)"),
+        )
+
+    init = commands.add_parser(
+        "init", help="schema, reference data, price history, accounts, orders"
+    )
+    with_date(init, required=False)
+    with_symbols(init)
+    init.add_argument("--days", type=_positive, help="calendar days of price history (default 365)")
+    init.add_argument("--accounts", type=_positive, default=pipeline.DEFAULT_ACCOUNTS)
+    init.add_argument("--orders", type=_positive, default=pipeline.DEFAULT_ORDERS)
+
+    ingest = commands.add_parser("ingest", help="one day's prices and OLTP activity")
+    with_date(ingest, required=True)
+    with_symbols(ingest)
+
+    replay = commands.add_parser("replay", help="rebuild raw.daily_prices from the lake's Parquet")
+    with_symbols(replay)
+    replay.add_argument("--since", type=_iso_date, help="only rows from this price date on")
+
+    run = commands.add_parser("run", help="init if needed, ingest, then dbt build")
+    with_date(run, required=True)
+    with_symbols(run)
+
+    svc = commands.add_parser(
+        "services", help="local PostgreSQL and S3 for a machine without Docker"
+    )
+    svc.add_argument("action", choices=("up", "down", "status"))
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings()
+    overrides: dict[str, object] = {}
+    if getattr(args, "symbols", None):
+        overrides["symbols"] = parse_symbols(args.symbols)
+    if getattr(args, "days", None):
+        overrides["history_days"] = args.days
+    return settings.with_overrides(**overrides) if overrides else settings
+
+
+class _Progress:
+    """A bar per symbol on a terminal; one plain line per symbol anywhere else."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self._bar = tqdm(total=total, desc=label, unit="symbol") if sys.stderr.isatty() else None
+
+    def __call__(self, result) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix_str(result.symbol)
+            self._bar.update()
+            if result.status != "loaded":
+                self._bar.write(result.summary())
+        else:
+            print(result.summary(), flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _ingest(
+    settings: Settings, logical_date: date, *, initialise: bool, args=None
+) -> pipeline.IngestReport:
+    stocks = select_stocks(settings.symbols)
+    symbols = [s.symbol for s in stocks]
+    with pipeline.open_resources(settings, logical_date, stocks) as res:
+        pipeline.prepare_resources(res, stocks)
+        progress = _Progress(len(symbols), f"prices {logical_date}")
+        try:
+            results = pipeline.ingest_prices(res, symbols, logical_date, progress)
+        finally:
+            progress.close()
+        report = pipeline.IngestReport(logical_date, results, notices=list(res.source.notices))
+        if initialise:
+            first = pipeline.initialise_activity(
+                res,
+                symbols,
+                logical_date,
+                getattr(args, "accounts", pipeline.DEFAULT_ACCOUNTS),
+                getattr(args, "orders", pipeline.DEFAULT_ORDERS),
+            )
+            print(first.summary().replace("OLTP activity", "OLTP history"), flush=True)
+        report.activity = pipeline.day_activity(res, symbols, logical_date)
+        print(report.activity.summary(), flush=True)
+    return report
+
+
+def _finish_ingest(report: pipeline.IngestReport) -> None:
+    loaded = [r for r in report.results if r.status != "failed"]
+    new = sum(r.counts.inserted for r in loaded)
+    updated = sum(r.counts.updated for r in loaded)
+    rejected = sum(r.rows_rejected for r in loaded)
+    for notice in report.notices:
+        print(f"note: {notice}")
+    print(
+        f"prices for {report.logical_date}: {len(loaded)}/{len(report.results)} symbols, "
+        f"{new} new rows, {updated} updated, {rejected} rejected"
+    )
+    if report.stale:
+        print(f"stale (daily API limit, kept the lake's latest data): {', '.join(report.stale)}")
+    if report.failed:
+        raise CommandFailed(f"symbols failed: {', '.join(report.failed)}")
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    settings = services.services_up(_settings(args))
+    _finish_ingest(_ingest(settings, args.date or _default_date(), initialise=True, args=args))
+
+
+def cmd_ingest(args: argparse.Namespace) -> None:
+    settings = services.services_up(_settings(args))
+    _finish_ingest(_ingest(settings, args.date, initialise=False))
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    settings = services.services_up(_settings(args))
+    report = _ingest(settings, args.date, initialise=True)
+    _finish_ingest(report)
+    if (DBT_PROJECT_DIR / "dbt_project.yml").exists():
+        from data_generator import transform
+
+        result = transform.build(settings)
+        print(result.summary)
+
+
+def cmd_replay(args: argparse.Namespace) -> None:
+    settings = services.services_up(_settings(args))
+    with pipeline.open_resources(settings, date.today()) as res:
+        pipeline.prepare_resources(res, ())
+        symbols = res.lake.snapshot_symbols()
+        if settings.symbols:
+            symbols = [s for s in symbols if s in settings.symbols]
+        if not symbols:
+            raise CommandFailed(
+                f"the lake (bucket {settings.s3_bucket}) holds no Parquet snapshots"
+            )
+        for symbol in symbols:
+            print(pipeline.replay_symbol(res, symbol, args.since).summary(), flush=True)
+
+
+def cmd_services(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    if args.action == "up":
+        services.services_up(settings)
+    elif args.action == "down":
+        stopped = services.services_down(settings)
+        print("stopped: " + ", ".join(stopped) if stopped else "nothing of ours was running")
+        return
+    for status in services.services_status(settings):
+        state = "up" if status.running else "down"
+        print(f"{status.name:9} {state:5} {status.detail}")
+
+
+COMMANDS = {
+    "init": cmd_init,
+    "ingest": cmd_ingest,
+    "replay": cmd_replay,
+    "run": cmd_run,
+    "services": cmd_services,
+}
+KNOWN_ERRORS = (
+    CommandFailed,
+    ConfigError,
+    UnknownSymbolError,
+    services.ServiceError,
+    WarehouseError,
+    LakeError,
+    AlphaVantageError,
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        COMMANDS[args.command](args)
+    except KNOWN_ERRORS as exc:
+        print(f"fintrade {args.command}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

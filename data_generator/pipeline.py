@@ -1,0 +1,442 @@
+"""The pipeline's steps: prepare, ingest prices (source -> lake -> raw), OLTP activity, replay.
+
+The CLI and the Airflow DAG both call these functions, one symbol or one step at a time, so the
+same code runs by hand, in tests and under the scheduler. Each symbol's load is one transaction;
+one symbol's failure is recorded and reported but never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from data_generator import lake as lake_keys
+from data_generator import oltp
+from data_generator.alpha_vantage import (
+    AlphaVantageClient,
+    AlphaVantageError,
+    DailyLimitError,
+    InvalidApiKeyError,
+)
+from data_generator.config import Settings, load_settings
+from data_generator.lake import Lake, LakeError
+from data_generator.prices import ReplyFormatError, bars_to_table, parse_daily_reply, table_to_bars
+from data_generator.services import local_s3_settings
+from data_generator.synthetic import SyntheticPriceSource
+from data_generator.trading_calendar import is_trading_day
+from data_generator.universe import Stock, select_stocks
+from data_generator.warehouse import (
+    Connection,
+    LoadCounts,
+    WarehouseError,
+    apply_schema,
+    connect,
+    delete_prices_not_in,
+    insert_new_rows,
+    load_prices,
+    record_ingest_run,
+    record_rejects,
+    upsert_stocks,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ACCOUNTS = 50
+DEFAULT_ORDERS = 600
+DAILY_ORDERS_RANGE = (15, 40)
+
+
+class SymbolIngestError(RuntimeError):
+    """One symbol could not be ingested; the message is one line naming the symbol and cause."""
+
+
+@dataclass
+class SymbolResult:
+    symbol: str
+    status: str  # loaded | stale | failed
+    counts: LoadCounts = field(default_factory=lambda: LoadCounts(0, 0, 0))
+    rows_rejected: int = 0
+    called_api: bool = False
+    message: str = ""
+
+    def summary(self) -> str:
+        if self.status == "failed":
+            return f"{self.symbol}: FAILED {self.message}"
+        text = (
+            f"{self.symbol}: {self.counts.inserted} new, {self.counts.updated} updated, "
+            f"{self.counts.unchanged} unchanged, {self.rows_rejected} rejected"
+        )
+        return f"{text} ({self.message})" if self.message else text
+
+
+@dataclass
+class ActivityResult:
+    logical_date: date
+    orders: int = 0
+    trades: int = 0
+    accounts: int = 0
+    skipped: str = ""
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"OLTP activity for {self.logical_date}: skipped, {self.skipped}"
+        accounts = f"{self.accounts} new accounts, " if self.accounts else ""
+        return (
+            f"OLTP activity for {self.logical_date}: {accounts}"
+            f"{self.orders} new orders, {self.trades} new trades"
+        )
+
+
+@dataclass
+class IngestReport:
+    logical_date: date
+    results: list[SymbolResult]
+    activity: ActivityResult | None = None
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[str]:
+        return [r.symbol for r in self.results if r.status == "failed"]
+
+    @property
+    def stale(self) -> list[str]:
+        return [r.symbol for r in self.results if r.status == "stale"]
+
+
+@dataclass
+class Resources:
+    """What a step needs open: the warehouse connection, the lake and the price source."""
+
+    settings: Settings
+    conn: Connection
+    lake: Lake
+    source: object  # has .fetch_daily(symbol) -> bytes, .name, .notices
+
+
+def load_run_settings() -> Settings:
+    """Settings from the environment, pointed at the local S3 server when the user set none."""
+    return local_s3_settings(load_settings())
+
+
+def make_price_source(settings: Settings, logical_date: date, stocks: tuple[Stock, ...] = ()):
+    if settings.price_source == "alphavantage":
+        return AlphaVantageClient(settings)
+    return SyntheticPriceSource(settings.seed, settings.history_days, logical_date, stocks)
+
+
+def _source_name(source) -> str:
+    return "alphavantage" if isinstance(source, AlphaVantageClient) else "synthetic"
+
+
+@contextmanager
+def open_resources(
+    settings: Settings, logical_date: date, stocks: tuple[Stock, ...] = ()
+) -> Iterator[Resources]:
+    conn = connect(settings)
+    try:
+        yield Resources(
+            settings=settings,
+            conn=conn,
+            lake=Lake.from_settings(settings),
+            source=make_price_source(settings, logical_date, stocks),
+        )
+    finally:
+        conn.close()
+
+
+def prepare_resources(res: Resources, stocks: tuple[Stock, ...]) -> None:
+    apply_schema(res.conn)
+    upsert_stocks(res.conn, stocks)
+    res.lake.ensure_bucket()
+
+
+def prepare(settings: Settings, logical_date: date) -> None:
+    """Schema, reference stocks and bucket; idempotent, so every run may start with it."""
+    stocks = select_stocks(settings.symbols)
+    with open_resources(settings, logical_date, stocks) as res:
+        prepare_resources(res, stocks)
+
+
+# --- prices ---------------------------------------------------------------------------------
+
+
+def _reply_body(res: Resources, symbol: str, logical_date: date) -> tuple[bytes, bool]:
+    """The reply for (symbol, date): the lake's copy if any, else the source's, stored once."""
+    key = lake_keys.json_key(symbol, logical_date)
+    body = res.lake.get(key)
+    if body is not None:
+        return body, False
+    body = res.source.fetch_daily(symbol)
+    if not res.lake.put_once(key, body, "application/json"):
+        body = res.lake.get(key) or body  # another writer won the race: theirs is the record
+    return body, True
+
+
+def _load_snapshot(
+    res: Resources,
+    symbol: str,
+    logical_date: date,
+    body: bytes,
+    started_at: datetime,
+    status: str,
+    message: str,
+) -> tuple[LoadCounts, int]:
+    source_name = _source_name(res.source)
+    parsed = parse_daily_reply(symbol, body, source_name, logical_date)
+    pkey = lake_keys.parquet_key(symbol, logical_date)
+    res.lake.put_table_once(pkey, bars_to_table(parsed.bars))
+    rows = [
+        (symbol, day, o, h, lo, c, v, source_name, pkey)
+        for day, o, h, lo, c, v in parsed.bars.rows()
+    ]
+    with res.conn, res.conn.cursor() as cur:
+        counts = load_prices(cur, rows)
+        record_rejects(cur, parsed.rejects, lake_keys.json_key(symbol, logical_date))
+    record_ingest_run(
+        res.conn,
+        logical_date=logical_date,
+        symbol=symbol,
+        source=source_name,
+        status=status,
+        rows_loaded=counts.written,
+        rows_rejected=len(parsed.rejects),
+        error=message or None,
+        started_at=started_at,
+    )
+    return counts, len(parsed.rejects)
+
+
+def _stale_fallback(
+    res: Resources, symbol: str, logical_date: date, started_at: datetime
+) -> SymbolResult:
+    """After the daily API limit: reload the newest earlier snapshot the lake holds, if any."""
+    earlier = [s for s in res.lake.snapshots(symbol) if s.snapshot_date < logical_date]
+    if not earlier:
+        raise SymbolIngestError(
+            f"{symbol}: daily API limit reached and the lake has no earlier data"
+        )
+    snapshot = earlier[-1]
+    bars = table_to_bars(res.lake.get_table(snapshot.key), symbol, snapshot.snapshot_date)
+    rows = [
+        (symbol, d, o, h, lo, c, v, bars.source, snapshot.key) for d, o, h, lo, c, v in bars.rows()
+    ]
+    with res.conn, res.conn.cursor() as cur:
+        counts = load_prices(cur, rows)
+    message = f"daily API limit reached; kept the lake's snapshot of {snapshot.snapshot_date}"
+    record_ingest_run(
+        res.conn,
+        logical_date=logical_date,
+        symbol=symbol,
+        source=bars.source,
+        status="stale",
+        rows_loaded=counts.written,
+        rows_rejected=0,
+        error=message,
+        started_at=started_at,
+    )
+    return SymbolResult(symbol, "stale", counts, message=message)
+
+
+def ingest_symbol_with(res: Resources, symbol: str, logical_date: date) -> SymbolResult:
+    """Fetch (or reuse) one symbol's reply for the date and load it; raises SymbolIngestError."""
+    started_at = datetime.now(UTC)
+    try:
+        try:
+            body, called_api = _reply_body(res, symbol, logical_date)
+        except DailyLimitError:
+            return _stale_fallback(res, symbol, logical_date, started_at)
+        counts, rejected = _load_snapshot(res, symbol, logical_date, body, started_at, "loaded", "")
+    except InvalidApiKeyError:
+        raise
+    except (AlphaVantageError, ReplyFormatError, LakeError, WarehouseError) as exc:
+        message = str(exc).splitlines()[0]
+        _record_failure(res, symbol, logical_date, started_at, message)
+        raise SymbolIngestError(
+            message if message.startswith(symbol) else f"{symbol}: {message}"
+        ) from None
+    return SymbolResult(symbol, "loaded", counts, rejected, called_api)
+
+
+def _record_failure(
+    res: Resources, symbol: str, logical_date: date, started_at: datetime, message: str
+) -> None:
+    res.conn.rollback()
+    record_ingest_run(
+        res.conn,
+        logical_date=logical_date,
+        symbol=symbol,
+        source=_source_name(res.source),
+        status="failed",
+        rows_loaded=0,
+        rows_rejected=0,
+        error=message,
+        started_at=started_at,
+    )
+
+
+def ingest_symbol(settings: Settings, symbol: str, logical_date: date) -> SymbolResult:
+    """One symbol end to end with its own connections: the unit Airflow maps over."""
+    stocks = select_stocks((symbol,)) if symbol in {s.symbol for s in select_stocks(None)} else ()
+    with open_resources(settings, logical_date, stocks) as res:
+        return ingest_symbol_with(res, symbol, logical_date)
+
+
+def ingest_prices(
+    res: Resources,
+    symbols: list[str],
+    logical_date: date,
+    on_symbol: Callable[[SymbolResult], None] = lambda result: None,
+) -> list[SymbolResult]:
+    results = []
+    for symbol in symbols:
+        try:
+            result = ingest_symbol_with(res, symbol, logical_date)
+        except SymbolIngestError as exc:
+            result = SymbolResult(symbol, "failed", message=str(exc).removeprefix(f"{symbol}: "))
+        results.append(result)
+        on_symbol(result)
+    return results
+
+
+# --- OLTP -----------------------------------------------------------------------------------
+
+
+def _day_ranges(
+    conn: Connection, symbols: list[str], first: date | None, last: date
+) -> list[oltp.DayRange]:
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """
+            select symbol, price_date, low_price, high_price, close_price
+            from raw.daily_prices
+            where symbol = any(%s)
+              and price_date <= %s
+              and (%s::date is null or price_date >= %s::date)
+            order by symbol, price_date
+            """,
+            (symbols, last, first, first),
+        )
+        return [oltp.DayRange(*row) for row in cur.fetchall()]
+
+
+def _account_ids(conn: Connection) -> list[str]:
+    with conn, conn.cursor() as cur:
+        cur.execute("select account_id from raw.accounts order by account_id")
+        return [row[0] for row in cur.fetchall()]
+
+
+def _insert_activity(conn: Connection, activity: oltp.Activity) -> tuple[int, int]:
+    with conn, conn.cursor() as cur:
+        orders = insert_new_rows(cur, "raw.orders", "order_id", oltp.ORDER_COLUMNS, activity.orders)
+        trades = insert_new_rows(cur, "raw.trades", "trade_id", oltp.TRADE_COLUMNS, activity.trades)
+    return orders, trades
+
+
+def initialise_activity(
+    res: Resources, symbols: list[str], logical_date: date, accounts: int, orders: int
+) -> ActivityResult:
+    """Accounts and the order history over the loaded prices, once: a rerun adds nothing."""
+    result = ActivityResult(logical_date)
+    if _account_ids(res.conn):
+        result.skipped = "accounts already exist (initialised before)"
+        return result
+    days = _day_ranges(res.conn, symbols, None, logical_date)
+    if not days:
+        result.skipped = f"no prices on or before {logical_date} to trade on"
+        return result
+    first_day = min(day.price_date for day in days)
+    rows = oltp.make_accounts(res.settings.seed, accounts, first_day)
+    activity = oltp.history_activity(res.settings.seed, days, [row[0] for row in rows], orders)
+    with res.conn, res.conn.cursor() as cur:
+        result.accounts = insert_new_rows(
+            cur, "raw.accounts", "account_id", oltp.ACCOUNT_COLUMNS, rows
+        )
+        result.orders = insert_new_rows(
+            cur, "raw.orders", "order_id", oltp.ORDER_COLUMNS, activity.orders
+        )
+        result.trades = insert_new_rows(
+            cur, "raw.trades", "trade_id", oltp.TRADE_COLUMNS, activity.trades
+        )
+    return result
+
+
+def day_activity(res: Resources, symbols: list[str], logical_date: date) -> ActivityResult:
+    """That trading day's new orders and trades, deterministic from the seed and the date."""
+    result = ActivityResult(logical_date)
+    account_ids = _account_ids(res.conn)
+    if not account_ids:
+        result.skipped = "no accounts yet (run 'fintrade init' first)"
+        return result
+    if not is_trading_day(logical_date):
+        result.skipped = "not an NYSE trading day"
+        return result
+    days = _day_ranges(res.conn, symbols, logical_date, logical_date)
+    if not days:
+        result.skipped = f"no prices loaded for {logical_date}"
+        return result
+    rng = random.Random(f"size-{res.settings.seed}-{logical_date.isoformat()}")
+    activity = oltp.daily_activity(
+        res.settings.seed, logical_date, days, account_ids, rng.randint(*DAILY_ORDERS_RANGE)
+    )
+    result.orders, result.trades = _insert_activity(res.conn, activity)
+    return result
+
+
+def load_activity(settings: Settings, logical_date: date) -> ActivityResult:
+    """The scheduled OLTP step: initialise accounts and history on first run, then the day."""
+    symbols = [s.symbol for s in select_stocks(settings.symbols)]
+    with open_resources(settings, logical_date) as res:
+        first = initialise_activity(res, symbols, logical_date, DEFAULT_ACCOUNTS, DEFAULT_ORDERS)
+        result = day_activity(res, symbols, logical_date)
+        result.accounts = first.accounts
+        result.orders += first.orders
+        result.trades += first.trades
+        return result
+
+
+# --- replay ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ReplayResult:
+    symbol: str
+    snapshots: int
+    counts: LoadCounts
+    deleted: int
+
+    def summary(self) -> str:
+        return (
+            f"{self.symbol}: {self.snapshots} snapshots, {self.counts.inserted} new, "
+            f"{self.counts.updated} updated, {self.counts.unchanged} unchanged, "
+            f"{self.deleted} removed"
+        )
+
+
+def replay_symbol(res: Resources, symbol: str, since: date | None) -> ReplayResult:
+    """Rebuild one symbol's rows from its Parquet snapshots with no API call.
+
+    Snapshots are applied oldest first and a row keeps the key of the snapshot that first gave
+    its current values, which is exactly what the daily loads recorded; the newest value wins.
+    """
+    snapshots = [s for s in res.lake.snapshots(symbol) if since is None or s.snapshot_date >= since]
+    latest: dict[date, tuple] = {}
+    for snapshot in snapshots:
+        bars = table_to_bars(res.lake.get_table(snapshot.key), symbol, snapshot.snapshot_date)
+        for day, o, h, lo, c, v in bars.rows():
+            if since is not None and day < since:
+                continue
+            values = (o, h, lo, c, v, bars.source)
+            if day not in latest or latest[day][0] != values:
+                latest[day] = (values, snapshot.key)
+    rows = [
+        (symbol, day, o, h, lo, c, v, source, key)
+        for day, ((o, h, lo, c, v, source), key) in sorted(latest.items())
+    ]
+    with res.conn, res.conn.cursor() as cur:
+        counts = load_prices(cur, rows, authoritative=True)
+        deleted = delete_prices_not_in(cur, symbol, since)
+    return ReplayResult(symbol, len(snapshots), counts, deleted)

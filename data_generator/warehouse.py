@@ -1,0 +1,274 @@
+"""PostgreSQL side of the pipeline: schema, set-based upserts through COPY, and run records.
+
+Every load goes through a temporary table filled by COPY and one set-based statement into the raw
+table, so a load is fast, atomic and idempotent: new rows are inserted, changed rows updated,
+identical rows left untouched, and a rerun writes nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import psycopg2
+from psycopg2 import sql
+from psycopg2.extensions import connection as Connection
+
+from data_generator.config import INIT_SQL, Settings
+from data_generator.prices import RejectedBar
+from data_generator.universe import Stock
+
+PRICE_COLUMNS = (
+    "symbol",
+    "price_date",
+    "open_price",
+    "high_price",
+    "low_price",
+    "close_price",
+    "volume",
+    "source",
+    "lake_key",
+)
+PriceRow = tuple[str, date, Decimal, Decimal, Decimal, Decimal, int, str, str]
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse could not be reached or prepared; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    inserted: int
+    updated: int
+    unchanged: int
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+
+def _connect(settings: Settings, dbname: str) -> Connection:
+    return psycopg2.connect(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        user=settings.pg_user,
+        password=settings.pg_password,
+        dbname=dbname,
+        connect_timeout=10,
+        application_name="fintrade",
+    )
+
+
+def create_database_if_missing(settings: Settings) -> None:
+    """The default database may not exist on a fresh server; make it rather than fail."""
+    admin = _connect(settings, "postgres")
+    try:
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute("select 1 from pg_database where datname = %s", (settings.pg_database,))
+            if cur.fetchone() is None:
+                cur.execute(
+                    sql.SQL("create database {}").format(sql.Identifier(settings.pg_database))
+                )
+    finally:
+        admin.close()
+
+
+def connect(settings: Settings) -> Connection:
+    """A connection to the warehouse database, created on first use."""
+    try:
+        try:
+            return _connect(settings, settings.pg_database)
+        except psycopg2.OperationalError as exc:
+            if "does not exist" not in str(exc):
+                raise
+        create_database_if_missing(settings)
+        return _connect(settings, settings.pg_database)
+    except psycopg2.OperationalError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WarehouseError(
+            f"cannot connect to PostgreSQL at {settings.pg_host}:{settings.pg_port} "
+            f"as {settings.pg_user}: {first_line}"
+        ) from None
+
+
+def apply_schema(conn: Connection) -> None:
+    """Run `sql/init.sql`; it is idempotent, so every command starts with it."""
+    with conn, conn.cursor() as cur:
+        # One schema change at a time across concurrent tasks (e.g. Airflow's mapped symbols).
+        cur.execute("select pg_advisory_xact_lock(hashtext('fintrade.init_sql'))")
+        cur.execute(INIT_SQL.read_text())
+
+
+def _copy_text(value: object) -> str:
+    if value is None:
+        return r"\N"
+    text = value.isoformat() if isinstance(value, (date, datetime)) else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """COPY `rows` into `table` through psycopg2's copy_expert (text format)."""
+    buffer = io.StringIO()
+    buffer.writelines("\t".join(map(_copy_text, row)) + "\n" for row in rows)
+    buffer.seek(0)
+    statement = sql.SQL("copy {} ({}) from stdin").format(
+        sql.SQL(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    cur.copy_expert(statement.as_string(cur), buffer)
+
+
+_UPSERT_PRICES = """
+with upserted as (
+    insert into raw.daily_prices as target (
+        symbol, price_date, open_price, high_price, low_price, close_price, volume, source,
+        lake_key
+    )
+    select
+        symbol, price_date, open_price, high_price, low_price, close_price, volume, source,
+        lake_key
+    from incoming_prices
+    on conflict (symbol, price_date) do update set
+        open_price = excluded.open_price,
+        high_price = excluded.high_price,
+        low_price = excluded.low_price,
+        close_price = excluded.close_price,
+        volume = excluded.volume,
+        source = excluded.source,
+        lake_key = excluded.lake_key,
+        loaded_at = now()
+    where (target.open_price, target.high_price, target.low_price, target.close_price,
+           target.volume, target.source)
+          is distinct from
+          (excluded.open_price, excluded.high_price, excluded.low_price, excluded.close_price,
+           excluded.volume, excluded.source)
+      and (excluded.lake_key >= target.lake_key or %(authoritative)s)
+    returning (xmax = 0) as inserted
+)
+select count(*) filter (where inserted), count(*) filter (where not inserted) from upserted
+"""
+
+
+def load_prices(cur, rows: Sequence[PriceRow], *, authoritative: bool = False) -> LoadCounts:
+    """Upsert price rows keyed (symbol, price_date) inside the caller's transaction.
+
+    Lake keys end in the snapshot date, so `excluded.lake_key >= target.lake_key` keeps an older
+    snapshot (a late re-run of an earlier day) from overwriting a newer vendor value; a replay,
+    which already resolved newest-wins itself, loads as `authoritative`.
+    """
+    cur.execute(
+        "create temp table if not exists incoming_prices "
+        "(like raw.daily_prices including defaults) on commit delete rows"
+    )
+    copy_rows(cur, "incoming_prices", PRICE_COLUMNS, rows)
+    cur.execute(_UPSERT_PRICES, {"authoritative": authoritative})
+    inserted, updated = cur.fetchone()
+    return LoadCounts(inserted=inserted, updated=updated, unchanged=len(rows) - inserted - updated)
+
+
+def delete_prices_not_in(cur, symbol: str, since: date | None) -> int:
+    """Drop rows of `symbol` (from `since`) that the rows just loaded into incoming_prices lack."""
+    cur.execute(
+        """
+        delete from raw.daily_prices as target
+        where target.symbol = %(symbol)s
+          and (%(since)s::date is null or target.price_date >= %(since)s::date)
+          and not exists (
+              select 1 from incoming_prices as incoming
+              where incoming.symbol = target.symbol and incoming.price_date = target.price_date
+          )
+        """,
+        {"symbol": symbol, "since": since},
+    )
+    return cur.rowcount
+
+
+def record_rejects(cur, rejects: Sequence[RejectedBar], lake_key: str) -> int:
+    """Quarantine bad rows; the same bad row from the same object is kept once."""
+    if not rejects:
+        return 0
+    args = [(r.symbol, r.price_date, r.reason, json.dumps(r.payload), lake_key) for r in rejects]
+    cur.executemany(
+        """
+        insert into raw.rejected_prices (symbol, price_date, reason, payload, lake_key)
+        values (%s, %s, %s, %s::jsonb, %s)
+        on conflict (lake_key, price_date, reason) do nothing
+        """,
+        args,
+    )
+    return len(rejects)
+
+
+def record_ingest_run(
+    conn: Connection,
+    *,
+    logical_date: date,
+    symbol: str,
+    source: str,
+    status: str,
+    rows_loaded: int,
+    rows_rejected: int,
+    error: str | None,
+    started_at: datetime,
+) -> None:
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """
+            insert into raw.ingest_runs (logical_date, symbol, source, status, rows_loaded,
+                                         rows_rejected, error, started_at, finished_at)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, now())
+            """,
+            (logical_date, symbol, source, status, rows_loaded, rows_rejected, error, started_at),
+        )
+
+
+def upsert_stocks(conn: Connection, stocks: Iterable[Stock]) -> int:
+    rows = [(s.symbol, s.company_name, s.sector, s.exchange) for s in stocks]
+    with conn, conn.cursor() as cur:
+        cur.executemany(
+            """
+            insert into raw.stocks as target (symbol, company_name, sector, exchange)
+            values (%s, %s, %s, %s)
+            on conflict (symbol) do update set
+                company_name = excluded.company_name,
+                sector = excluded.sector,
+                exchange = excluded.exchange,
+                loaded_at = now()
+            where (target.company_name, target.sector, target.exchange)
+                  is distinct from (excluded.company_name, excluded.sector, excluded.exchange)
+            """,
+            rows,
+        )
+    return len(rows)
+
+
+def insert_new_rows(
+    cur, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
+) -> int:
+    """COPY rows in through a temp table and keep only those whose key is new: a rerun adds none."""
+    if not rows:
+        return 0
+    staging = f"incoming_{table.split('.')[-1]}"
+    cur.execute(
+        sql.SQL(
+            "create temp table if not exists {} (like {} including defaults) on commit delete rows"
+        ).format(sql.Identifier(staging), sql.SQL(table))
+    )
+    copy_rows(cur, staging, columns, rows)
+    column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
+    cur.execute(
+        sql.SQL(
+            "insert into {table} ({columns}) select {columns} from {staging} "
+            "on conflict ({key}) do nothing"
+        ).format(
+            table=sql.SQL(table),
+            columns=column_list,
+            staging=sql.Identifier(staging),
+            key=sql.Identifier(key),
+        )
+    )
+    return cur.rowcount
