@@ -289,6 +289,14 @@ def start_seaweedfs(data_dir: Path, base_port: int, access_key: str, secret_key:
     return process.pid
 
 
+def _free_s3_port() -> int:
+    """8333 (S3's usual local port) unless another program holds one of the ports it needs."""
+    for base in range(S3_BASE_PORT, S3_BASE_PORT + 200, 10):
+        if not any(_port_open("127.0.0.1", port) for port in weed_ports(base).values() if port):
+            return base
+    raise ServiceError(f"no free ports for SeaweedFS between {S3_BASE_PORT} and 8533")
+
+
 def ensure_s3(settings: Settings) -> Settings:
     """Settings whose S3 endpoint answers: the user's own, or the project's local SeaweedFS."""
     if not settings.uses_local_s3:
@@ -296,12 +304,9 @@ def ensure_s3(settings: Settings) -> Settings:
     state = _s3_state(settings)
     access_key, secret_key = _s3_credentials(settings)
     if state is None or not (_pid_alive(state["pid"]) and _port_open("127.0.0.1", state["port"])):
-        if _port_open("127.0.0.1", S3_BASE_PORT):
-            raise ServiceError(
-                f"port {S3_BASE_PORT} is taken by another program; set AWS_ENDPOINT_URL to use it"
-            )
-        pid = start_seaweedfs(_s3_dir(settings), S3_BASE_PORT, access_key, secret_key)
-        state = {"pid": pid, "port": S3_BASE_PORT}
+        port = _free_s3_port()
+        pid = start_seaweedfs(_s3_dir(settings), port, access_key, secret_key)
+        state = {"pid": pid, "port": port}
         (_s3_dir(settings) / "state.json").write_text(json.dumps(state))
     return local_s3_settings(settings)
 

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import psycopg2
 import pytest
 
+from data_generator import services
+from data_generator.config import PROJECT_ROOT, Settings, load_settings
 from tests.alpha_vantage_stub import AlphaVantageStub
 
 # --- Alpha Vantage: a local HTTP stand-in ---------------------------------------------------
@@ -19,3 +30,189 @@ def alpha_vantage_stub() -> Iterator[AlphaVantageStub]:
 
 
 # --- end Alpha Vantage ----------------------------------------------------------------------
+
+
+# --- PostgreSQL: the server the PG* variables name, else a project-local cluster ------------
+
+_TEST_STATE_DIR = PROJECT_ROOT / ".local" / "test"
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    """Settings from libpq's variables only: a developer's `.env` must not steer the tests."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("PG")}
+    settings = load_settings(env).with_overrides(local_state_dir=_TEST_STATE_DIR)
+    services.ensure_postgres(settings)
+    return settings
+
+
+@pytest.fixture
+def database(base_settings: Settings) -> Iterator[Settings]:
+    """A fresh, randomly named database, dropped afterwards."""
+    name = f"fintrade_test_{secrets.token_hex(4)}"
+    admin = psycopg2.connect(
+        host=base_settings.pg_host,
+        port=base_settings.pg_port,
+        user=base_settings.pg_user,
+        password=base_settings.pg_password,
+        dbname="postgres",
+    )
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"create database {name}")
+        yield base_settings.with_overrides(pg_database=name)
+        with admin.cursor() as cur:
+            cur.execute(f"drop database if exists {name} with (force)")
+    finally:
+        admin.close()
+
+
+# --- S3: a SeaweedFS server of the test session's own, reached over HTTP --------------------
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint_url: str
+    access_key: str
+    secret_key: str
+
+
+def _free_port_base(width: int = 8) -> int:
+    """A base port with `width` free ports above it (weed mini opens several)."""
+    for _ in range(50):
+        base = 20000 + secrets.randbelow(20000)
+        ports = range(base, base + width)
+        if not any(services._port_open("127.0.0.1", p) for p in ports) and all(
+            _bindable(p) for p in ports
+        ):
+            return base
+    raise RuntimeError("no free port range for SeaweedFS")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3 endpoint: `AWS_ENDPOINT_URL` when the environment names one, else SeaweedFS."""
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        yield S3Server(
+            os.environ["AWS_ENDPOINT_URL"],
+            os.environ.get("AWS_ACCESS_KEY_ID", ""),
+            os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+        )
+        return
+    with tempfile.TemporaryDirectory(prefix="fintrade-s3-") as data_dir:
+        base = _free_port_base()
+        access_key, secret_key = f"test{secrets.token_hex(4)}", secrets.token_hex(16)
+        pid = services.start_seaweedfs(Path(data_dir), base, access_key, secret_key)
+        try:
+            yield S3Server(f"http://127.0.0.1:{base}", access_key, secret_key)
+        finally:
+            services._stop_pid(pid, "SeaweedFS")
+
+
+@pytest.fixture
+def settings(database: Settings, s3_server: S3Server, tmp_path: Path) -> Settings:
+    """A fresh database and a fresh bucket on the real S3 server, synthetic prices by default."""
+    return database.with_overrides(
+        s3_bucket=f"test-{secrets.token_hex(6)}",
+        aws_endpoint_url=s3_server.endpoint_url,
+        aws_access_key_id=s3_server.access_key,
+        aws_secret_access_key=s3_server.secret_key,
+        local_state_dir=tmp_path / "state",
+        alpha_vantage_backoff_seconds=0.0,
+        alpha_vantage_calls_per_minute=6000,
+        alpha_vantage_max_attempts=2,
+        alpha_vantage_timeout_seconds=2.0,
+    )
+
+
+def settings_environ(settings: Settings) -> dict[str, str]:
+    """The environment a child process (the CLI, dbt, Airflow) needs to see `settings`."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PG", "AWS_", "ALPHA_VANTAGE_", "FINTRADE_", "S3_"))
+    }
+    env.update(settings.pg_environ())
+    env.update(settings.aws_environ())
+    env.update(
+        {
+            "FINTRADE_STATE_DIR": str(settings.local_state_dir),
+            "FINTRADE_PRICE_SOURCE": settings.price_source,
+            "FINTRADE_SEED": str(settings.seed),
+            "FINTRADE_HISTORY_DAYS": str(settings.history_days),
+            "ALPHA_VANTAGE_BASE_URL": settings.alpha_vantage_base_url,
+            "ALPHA_VANTAGE_OUTPUTSIZE": settings.alpha_vantage_outputsize,
+            "ALPHA_VANTAGE_MAX_ATTEMPTS": str(settings.alpha_vantage_max_attempts),
+            "ALPHA_VANTAGE_BACKOFF_SECONDS": str(settings.alpha_vantage_backoff_seconds),
+            "ALPHA_VANTAGE_CALLS_PER_MINUTE": str(settings.alpha_vantage_calls_per_minute),
+            "ALPHA_VANTAGE_TIMEOUT_SECONDS": str(settings.alpha_vantage_timeout_seconds),
+        }
+    )
+    if settings.symbols:
+        env["FINTRADE_SYMBOLS"] = ",".join(settings.symbols)
+    if settings.alpha_vantage_api_key:
+        env["ALPHA_VANTAGE_API_KEY"] = settings.alpha_vantage_api_key
+    return env
+
+
+def run_fintrade(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real console command in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "data_generator.cli", *args],
+        env=settings_environ(settings),
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def query(settings: Settings, statement: str, params: tuple = ()) -> list[tuple]:
+    conn = psycopg2.connect(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        user=settings.pg_user,
+        password=settings.pg_password,
+        dbname=settings.pg_database,
+    )
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(statement, params or None)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
+def table_checksum(settings: Settings, table: str, exclude: tuple[str, ...] = ()) -> str:
+    """md5 over a table's rows in key order: equal checksums mean equal contents."""
+    schema, name = table.split(".")
+    columns = [
+        row[0]
+        for row in query(
+            settings,
+            "select column_name from information_schema.columns "
+            "where table_schema = %s and table_name = %s order by ordinal_position",
+            (schema, name),
+        )
+        if row[0] not in exclude
+    ]
+    column_list = ", ".join(columns)
+    row = query(
+        settings,
+        f"select md5(coalesce(string_agg(r::text, '|' order by r::text), '')) "
+        f"from (select {column_list} from {table}) as r",
+    )
+    return row[0][0]
+
+
+# --- end PostgreSQL and S3 ------------------------------------------------------------------
