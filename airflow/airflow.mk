@@ -6,8 +6,8 @@ VENV ?= .venv
 AIRFLOW := $(VENV)/bin/airflow
 AIRFLOW_HOST ?= 127.0.0.1
 AIRFLOW_PORT ?= 8080
-# The logical date `make airflow-dag-test` runs; any past trading day works.
-DATE ?= 2026-01-05
+# The logical date `make airflow-dag-test` runs (the root Makefile sets the same default).
+DATE ?= $(shell date -u -d yesterday +%F)
 
 # SQLite metadata under a git-ignored folder, no example DAGs, and parallelism sized for a
 # 2-core machine. The venv's bin goes first on PATH so tasks find `dbt` and `weed`.
@@ -40,9 +40,16 @@ airflow-db:
 airflow-dag-test: airflow-db
 	$(AIRFLOW) dags test fintrade_pipeline $(DATE)
 
-## airflow: the Airflow UI on http://127.0.0.1:8080 (scheduler, dag-processor, triggerer too)
+## airflow: the Airflow UI on http://127.0.0.1:8080 (with scheduler and dag-processor)
+# Not `airflow standalone`: it starts the scheduler's log server on every interface (port 8793).
+# The api-server reads task logs from $(AIRFLOW_HOME)/logs itself, so no log server is needed;
+# nor a triggerer, as no task defers. Ctrl-C stops all three.
 airflow: airflow-db
 	@echo "Airflow UI: http://$(AIRFLOW_HOST):$(AIRFLOW_PORT)  user: admin"
 	@echo "The admin password is written to $(AIRFLOW_PASSWORDS_FILE)"
-	@echo "(created on first start; 'cat' it in another terminal). Stop with Ctrl-C."
-	$(AIRFLOW) standalone
+	@echo "(created when the api-server starts; 'cat' it in another terminal). Stop with Ctrl-C."
+	@trap 'kill $$(jobs -p) 2>/dev/null; wait' EXIT INT TERM; \
+	$(AIRFLOW) scheduler --skip-serve-logs & \
+	$(AIRFLOW) dag-processor & \
+	$(AIRFLOW) api-server & \
+	wait

@@ -157,8 +157,15 @@ def run_dag(env: dict[str, str], day: date) -> subprocess.CompletedProcess[str]:
 def task_states(env: dict[str, str], day: date) -> dict[str, str]:
     """State per task of the run for `day`; mapped price tasks are keyed `ingest_prices[i]`."""
     listed = subprocess.run(
-        [str(AIRFLOW), "tasks", "states-for-dag-run", DAG_ID, f"{day.isoformat()}T00:00:00+00:00"]
-        + ["--output", "json"],
+        [
+            str(AIRFLOW),
+            "tasks",
+            "states-for-dag-run",
+            DAG_ID,
+            f"{day.isoformat()}T00:00:00+00:00",
+            "--output",
+            "json",
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -286,8 +293,17 @@ def test_dag_run_is_green_repeatable_and_adds_the_next_day(dag_env: dict[str, st
 def alpha_vantage_failing_xom() -> Iterator[str]:
     """The project's Alpha Vantage stand-in as its own process, 'Error Message' for XOM."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.alpha_vantage_stub", "--port", "0"]
-        + ["--error-symbols", "XOM", "--series-end", RUN_DATE.isoformat()],
+        [
+            sys.executable,
+            "-m",
+            "tests.alpha_vantage_stub",
+            "--port",
+            "0",
+            "--error-symbols",
+            "XOM",
+            "--series-end",
+            RUN_DATE.isoformat(),
+        ],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -326,6 +342,7 @@ def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
     assert states.pop("check_run") == "failed"
     assert set(states.values()) == {"success"}, states
     assert mart_symbols(database) == set(SYMBOLS) - {"XOM"}
-    assert query(database, "select status from raw.ingest_runs where symbol = 'XOM'") == [
-        ("failed",)
-    ] * 3
+    assert (
+        query(database, "select status from raw.ingest_runs where symbol = 'XOM'")
+        == [("failed",)] * 3
+    )
