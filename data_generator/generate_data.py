@@ -1,7 +1,7 @@
 """The original entry point, kept working through the same code as `fintrade`.
 
-    python data_generator/generate_data.py --init [--date D]   # == fintrade init
-    python data_generator/generate_data.py [--date D]          # == fintrade ingest (default: yesterday)
+python data_generator/generate_data.py --init [--date D]   # == fintrade init
+python data_generator/generate_data.py [--date D]          # == fintrade ingest (default: yesterday)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 if not __package__:  # run as a file path, e.g. inside the Airflow container
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_generator.cli import main  # noqa: E402
+from data_generator.cli import main
 
 
 def to_fintrade_args(argv: list[str]) -> list[str]:

@@ -438,5 +438,5 @@ def replay_symbol(res: Resources, symbol: str, since: date | None) -> ReplayResu
     ]
     with res.conn, res.conn.cursor() as cur:
         counts = load_prices(cur, rows, authoritative=True)
-        deleted = delete_prices_not_in(cur, symbol, since)
+        deleted = delete_prices_not_in(cur, symbol, sorted(latest), since)
     return ReplayResult(symbol, len(snapshots), counts, deleted)

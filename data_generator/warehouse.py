@@ -104,11 +104,18 @@ def apply_schema(conn: Connection) -> None:
         cur.execute(INIT_SQL.read_text())
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
 def _copy_text(value: object) -> str:
+    """One value in COPY's text format; numbers and dates need no escaping, so skip it."""
     if value is None:
         return r"\N"
-    text = value.isoformat() if isinstance(value, (date, datetime)) else str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
 
 
 def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
@@ -154,35 +161,52 @@ select count(*) filter (where inserted), count(*) filter (where not inserted) fr
 
 
 def load_prices(cur, rows: Sequence[PriceRow], *, authoritative: bool = False) -> LoadCounts:
-    """Upsert price rows keyed (symbol, price_date) inside the caller's transaction.
+    """Upsert one symbol's price rows keyed (symbol, price_date) in the caller's transaction.
+
+    Rows dated after the symbol's latest stored day cannot conflict, so they are COPYed straight
+    in (COPY's bulk path is what keeps a first load near plain-COPY speed); the rest go through a
+    temporary table and one set-based upsert. An advisory lock per symbol keeps two concurrent
+    loads of the same symbol from racing between the two.
 
     Lake keys end in the snapshot date, so `excluded.lake_key >= target.lake_key` keeps an older
     snapshot (a late re-run of an earlier day) from overwriting a newer vendor value; a replay,
     which already resolved newest-wins itself, loads as `authoritative`.
     """
-    cur.execute(
-        "create temp table if not exists incoming_prices "
-        "(like raw.daily_prices including defaults) on commit delete rows"
-    )
-    copy_rows(cur, "incoming_prices", PRICE_COLUMNS, rows)
-    cur.execute(_UPSERT_PRICES, {"authoritative": authoritative})
-    inserted, updated = cur.fetchone()
+    if not rows:
+        return LoadCounts(0, 0, 0)
+    symbol = rows[0][0]
+    if any(row[0] != symbol for row in rows):
+        raise ValueError("load_prices takes the rows of one symbol at a time")
+    cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"raw.daily_prices:{symbol}",))
+    cur.execute("select max(price_date) from raw.daily_prices where symbol = %s", (symbol,))
+    latest = cur.fetchone()[0]
+    appended = [row for row in rows if latest is None or row[1] > latest]
+    overlapping = [row for row in rows if latest is not None and row[1] <= latest]
+    inserted = updated = 0
+    if overlapping:
+        cur.execute(
+            "create temp table if not exists incoming_prices "
+            "(like raw.daily_prices including defaults) on commit delete rows"
+        )
+        copy_rows(cur, "incoming_prices", PRICE_COLUMNS, overlapping)
+        cur.execute(_UPSERT_PRICES, {"authoritative": authoritative})
+        inserted, updated = cur.fetchone()
+    if appended:
+        copy_rows(cur, "raw.daily_prices", PRICE_COLUMNS, appended)
+        inserted += len(appended)
     return LoadCounts(inserted=inserted, updated=updated, unchanged=len(rows) - inserted - updated)
 
 
-def delete_prices_not_in(cur, symbol: str, since: date | None) -> int:
-    """Drop rows of `symbol` (from `since`) that the rows just loaded into incoming_prices lack."""
+def delete_prices_not_in(cur, symbol: str, kept: Sequence[date], since: date | None) -> int:
+    """Drop rows of `symbol` (from `since` on) whose dates are not in `kept`: a replay's rebuild."""
     cur.execute(
         """
-        delete from raw.daily_prices as target
-        where target.symbol = %(symbol)s
-          and (%(since)s::date is null or target.price_date >= %(since)s::date)
-          and not exists (
-              select 1 from incoming_prices as incoming
-              where incoming.symbol = target.symbol and incoming.price_date = target.price_date
-          )
+        delete from raw.daily_prices
+        where symbol = %(symbol)s
+          and (%(since)s::date is null or price_date >= %(since)s::date)
+          and not (price_date = any(%(kept)s::date[]))
         """,
-        {"symbol": symbol, "since": since},
+        {"symbol": symbol, "since": since, "kept": list(kept)},
     )
     return cur.rowcount
 

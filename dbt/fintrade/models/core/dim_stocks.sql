@@ -1,0 +1,21 @@
+with
+
+stocks as (
+
+    select * from {{ ref('stg_stocks') }}
+
+),
+
+final as (
+
+    select
+        symbol,
+        company_name,
+        sector,
+        exchange
+
+    from stocks
+
+)
+
+select * from final

@@ -1,0 +1,24 @@
+with
+
+stock_performance as (
+
+    select * from {{ ref('mart_stock_performance') }}
+
+),
+
+final as (
+
+    select
+        sector,
+        max(as_of_date) as as_of_date,
+        count(*) as stock_count,
+        round(avg(return_30d_pct), 4) as avg_return_30d_pct,
+        round(avg(volatility_30d_pct), 4) as avg_volatility_30d_pct,
+        cast(sum(avg_volume_30d) as bigint) as avg_daily_volume_30d
+
+    from stock_performance
+    group by sector
+
+)
+
+select * from final

@@ -1,0 +1,168 @@
+{%- set trading_days_per_year = 252 -%}
+{%- set return_window_sessions = 30 -%}
+
+with
+
+daily_prices as (
+
+    select * from {{ ref('fct_daily_prices') }}
+
+),
+
+stocks as (
+
+    select * from {{ ref('dim_stocks') }}
+
+),
+
+as_of as (
+
+    select coalesce({{ as_of_date() }}, max(price_date)) as as_of_date
+    from daily_prices
+
+),
+
+-- Every window below (a year of sessions, 52 weeks, back to last year's final close) fits in
+-- 13 months before the as-of date: reading no further keeps the cost flat as history grows.
+recent_prices as (
+
+    select
+        daily_prices.symbol,
+        daily_prices.price_date,
+        daily_prices.high_price,
+        daily_prices.low_price,
+        daily_prices.close_price,
+        daily_prices.volume,
+        daily_prices.price_change_pct,
+        daily_prices.log_return,
+        as_of.as_of_date,
+        row_number() over (
+            partition by daily_prices.symbol
+            order by daily_prices.price_date desc
+        ) - 1 as sessions_ago
+
+    from daily_prices
+    cross join as_of
+    where
+        daily_prices.price_date <= as_of.as_of_date
+        and daily_prices.price_date > as_of.as_of_date - interval '13 months'
+
+),
+
+latest as (
+
+    select
+        symbol,
+        as_of_date,
+        price_date as latest_price_date,
+        close_price as latest_close_price,
+        price_change_pct as return_1d_pct
+
+    from recent_prices
+    where sessions_ago = 0
+
+),
+
+return_window_start as (
+
+    select
+        symbol,
+        close_price as window_start_close_price
+
+    from recent_prices
+    where sessions_ago = {{ return_window_sessions }}
+
+),
+
+previous_year_close as (
+
+    select distinct on (symbol)
+        symbol,
+        close_price as previous_year_close_price
+
+    from recent_prices
+    where price_date < date_trunc('year', as_of_date)
+    order by symbol asc, price_date desc
+
+),
+
+trailing_stats as (
+
+    select
+        symbol,
+        max(high_price) filter (
+            where price_date > as_of_date - interval '52 weeks'
+        ) as high_52w_price,
+        min(low_price) filter (
+            where price_date > as_of_date - interval '52 weeks'
+        ) as low_52w_price,
+        stddev_samp(log_return) filter (
+            where sessions_ago < {{ trading_days_per_year }}
+        ) as daily_log_return_stddev_1y,
+        stddev_samp(log_return) filter (
+            where sessions_ago < {{ return_window_sessions }}
+        ) as daily_log_return_stddev_30d,
+        avg(volume) filter (
+            where sessions_ago < {{ return_window_sessions }}
+        ) as avg_volume_30d
+
+    from recent_prices
+    group by symbol
+
+),
+
+final as (
+
+    select
+        latest.symbol,
+        stocks.company_name,
+        stocks.sector,
+        latest.as_of_date,
+        latest.latest_price_date,
+        latest.latest_close_price,
+        latest.return_1d_pct,
+        round(
+            100 * (
+                latest.latest_close_price
+                / return_window_start.window_start_close_price - 1
+            ),
+            4
+        ) as return_30d_pct,
+        round(
+            100 * (
+                latest.latest_close_price
+                / previous_year_close.previous_year_close_price - 1
+            ),
+            4
+        ) as return_ytd_pct,
+        trailing_stats.high_52w_price,
+        trailing_stats.low_52w_price,
+        round(
+            cast(
+                100 * trailing_stats.daily_log_return_stddev_1y
+                * sqrt({{ trading_days_per_year }}) as numeric
+            ),
+            4
+        ) as volatility_1y_pct,
+        round(
+            cast(
+                100 * trailing_stats.daily_log_return_stddev_30d
+                * sqrt({{ trading_days_per_year }}) as numeric
+            ),
+            4
+        ) as volatility_30d_pct,
+        cast(round(trailing_stats.avg_volume_30d) as bigint) as avg_volume_30d
+
+    from latest
+    inner join stocks
+        on latest.symbol = stocks.symbol
+    inner join trailing_stats
+        on latest.symbol = trailing_stats.symbol
+    left join return_window_start
+        on latest.symbol = return_window_start.symbol
+    left join previous_year_close
+        on latest.symbol = previous_year_close.symbol
+
+)
+
+select * from final

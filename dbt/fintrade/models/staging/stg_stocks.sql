@@ -1,0 +1,22 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'stocks') }}
+
+),
+
+renamed as (
+
+    select
+        symbol,
+        company_name,
+        sector,
+        exchange,
+        loaded_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,30 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'trades') }}
+
+),
+
+renamed as (
+
+    select
+        trade_id,
+        order_id,
+        account_id,
+        symbol,
+        lower(trade_type) as trade_type,
+        quantity,
+        price as trade_price,
+        total_amount as traded_amount,
+        traded_at,
+        cast(
+            traded_at at time zone '{{ var("market_timezone") }}' as date
+        ) as trade_date,
+        loaded_at
+
+    from source
+
+)
+
+select * from renamed

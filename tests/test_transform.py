@@ -1,0 +1,77 @@
+"""The transform step as the pipeline uses it: failures name the failing nodes on one line."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import closing
+
+import pytest
+from raw_seed import connect, create_database, drop_database, insert_raw_rows, make_raw_rows
+
+from data_generator import transform
+from data_generator.config import Settings, load_settings
+from data_generator.transform import DbtBuildError
+
+pytestmark = pytest.mark.dbt
+
+
+@pytest.fixture
+def seeded_warehouse() -> Iterator[Settings]:
+    settings = create_database(load_settings())
+    try:
+        insert_raw_rows(settings, make_raw_rows(days=40, orders=100))
+        yield settings
+    finally:
+        drop_database(settings)
+
+
+def execute(settings: Settings, statement: str) -> None:
+    with closing(connect(settings)) as conn, conn, conn.cursor() as cur:
+        cur.execute(statement)
+
+
+def test_build_prints_dbts_summary(seeded_warehouse):
+    result = transform.build(seeded_warehouse, select="staging")
+    assert result.summary.splitlines()[-1].startswith("Done. PASS=")
+    assert "ERROR=0" in result.summary
+
+
+def test_failing_data_tests_fail_the_build_naming_each_test(seeded_warehouse):
+    execute(
+        seeded_warehouse,
+        "update raw.trades set price = price * 10 where trade_id = 'TRD000001';"
+        " update raw.orders set status = 'rejected' where order_id = 'ORD000002'",
+    )
+    with pytest.raises(DbtBuildError) as failure:
+        transform.build(seeded_warehouse)
+    message = str(failure.value)
+    assert message.startswith("dbt build failed: ")
+    assert "assert_trades_priced_within_daily_range (fail)" in message
+    assert "accepted_values_stg_orders_order_status__filled__cancelled__partial (fail)" in message
+    assert "\n" not in message
+
+
+def test_source_freshness_warns_after_a_day_and_fails_after_two(seeded_warehouse):
+    execute(seeded_warehouse, "update raw.stocks set loaded_at = now() - interval '30 hours'")
+    assert transform.source_freshness(seeded_warehouse).warnings == ("raw.stocks (warn)",)
+
+    execute(seeded_warehouse, "update raw.trades set loaded_at = now() - interval '3 days'")
+    with pytest.raises(DbtBuildError, match=r"raw\.trades \(error\)"):
+        transform.source_freshness(seeded_warehouse)
+
+
+def test_unreachable_warehouse_fails_in_one_line_without_the_password():
+    settings = load_settings().with_overrides(
+        pg_database=f"fintrade_missing_{secrets.token_hex(4)}", pg_password="not-a-real-password"
+    )
+    try:
+        with pytest.raises(DbtBuildError) as failure:
+            transform.build(settings, select="stg_stocks")
+    finally:
+        shutil.rmtree(transform.run_dir(settings), ignore_errors=True)
+    message = str(failure.value)
+    assert message.startswith("dbt build failed (exit ")
+    assert "\n" not in message
+    assert "not-a-real-password" not in message
