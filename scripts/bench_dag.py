@@ -122,6 +122,8 @@ def main() -> None:
                 wall = time.monotonic() - started
                 durations = _task_durations(env, args.date)
                 print(f"run {run}: exit {result.returncode}, {wall:.1f} s wall")
+                if result.returncode != 0:
+                    print("\n".join(line for line in result.stdout.splitlines() if "Error" in line))
                 for task_id, seconds in sorted(durations.items(), key=lambda kv: -kv[1]):
                     print(f"  {task_id:32} {seconds:6.1f} s")
                 print(

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import signal
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg2
 import pytest
 
-from data_generator.services import start_seaweedfs
+from data_generator.config import Settings
 from data_generator.trading_calendar import is_trading_day
+from data_generator.transform import run_dir
+from tests.conftest import settings_environ
 
 pytestmark = pytest.mark.airflow
 
@@ -33,57 +33,13 @@ DAG_ID = "fintrade_pipeline"
 RUN_DATE = date(2026, 1, 5)  # a Monday and an NYSE trading day
 SYMBOLS = ("AAPL", "MSFT", "XOM")
 DAG_RUN_TIMEOUT_SECONDS = 900
-# Variables the project or Airflow reads: the tests set each one they need and drop the rest, so
-# a developer's shell or `.env` cannot steer a test run.
+# Variables the project or Airflow reads: the parse test drops them, so a developer's shell
+# cannot steer it.
 OWNED_PREFIXES = ("AIRFLOW", "PG", "AWS_", "S3_", "FINTRADE_", "ALPHA_VANTAGE_")
 
 
-# --- DAG test fixtures: S3 server, warehouse database, Airflow home --------------------------
-# The lead's conftest may grow the same PostgreSQL and S3 fixtures; these are kept in this one
-# block so they can be unified there.
-
-S3_BASE_PORT = 18340  # weed mini opens this and the next five ports
-
-
-@dataclass(frozen=True)
-class S3Server:
-    endpoint_url: str
-    access_key: str
-    secret_key: str
-
-
-@pytest.fixture(scope="session")
-def dag_s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """One SeaweedFS for the session; every test uses a bucket of its own."""
-    access_key, secret_key = f"dagtest{secrets.token_hex(4)}", secrets.token_hex(20)
-    pid = start_seaweedfs(
-        tmp_path_factory.mktemp("seaweedfs"), S3_BASE_PORT, access_key, secret_key
-    )
-    try:
-        yield S3Server(f"http://127.0.0.1:{S3_BASE_PORT}", access_key, secret_key)
-    finally:
-        os.kill(pid, signal.SIGTERM)
-
-
-def _admin_connection():
-    conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    conn.autocommit = True
-    return conn
-
-
-@pytest.fixture
-def warehouse_db() -> Iterator[str]:
-    """A fresh, empty warehouse database with a random name, dropped after the test."""
-    name = f"fintrade_af_dag_{secrets.token_hex(4)}"
-    conn = _admin_connection()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f'create database "{name}"')
-        yield name
-        with conn.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        conn.close()
+# --- Airflow: a home with SQLite metadata, and the environment of one DAG run ----------------
+# PostgreSQL and S3 come from conftest's `settings` (a fresh database and bucket per test).
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +48,7 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("airflow_home")
     subprocess.run(
         [str(AIRFLOW), "db", "migrate"],
-        env=_airflow_environ(home),
+        env=_airflow_environ(home, dict(os.environ)),
         check=True,
         capture_output=True,
         timeout=300,
@@ -100,47 +56,31 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-def _airflow_environ(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(OWNED_PREFIXES)}
+def _airflow_environ(home: Path, base: dict[str, str]) -> dict[str, str]:
+    """`base` with Airflow's own variables replaced by this home's; `PATH` finds the venv's dbt."""
+    env = {k: v for k, v in base.items() if not k.startswith("AIRFLOW")}
     env.update(
         {
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__PARALLELISM": "2",
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{base.get('PATH', '')}",
         }
     )
     return env
 
 
 @pytest.fixture
-def dag_env(
-    airflow_home: Path, warehouse_db: str, dag_s3_server: S3Server, tmp_path: Path
-) -> dict[str, str]:
+def dag_env(airflow_home: Path, settings: Settings) -> Iterator[dict[str, str]]:
     """The environment of one DAG run: its own database and bucket, synthetic prices."""
-    env = _airflow_environ(airflow_home)
-    env.update(
-        {
-            "PGHOST": "127.0.0.1",
-            "PGPORT": "5432",
-            "PGUSER": "postgres",
-            "PGDATABASE": warehouse_db,
-            "S3_BUCKET": f"fintrade-dag-{secrets.token_hex(4)}",
-            "AWS_ENDPOINT_URL": dag_s3_server.endpoint_url,
-            "AWS_ACCESS_KEY_ID": dag_s3_server.access_key,
-            "AWS_SECRET_ACCESS_KEY": dag_s3_server.secret_key,
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "FINTRADE_SYMBOLS": ",".join(SYMBOLS),
-            "FINTRADE_PRICE_SOURCE": "synthetic",
-            "ALPHA_VANTAGE_API_KEY": "",
-            "FINTRADE_STATE_DIR": str(tmp_path / "state"),
-        }
-    )
-    return env
+    run_settings = settings.with_overrides(symbols=SYMBOLS, price_source="synthetic")
+    env = _airflow_environ(airflow_home, settings_environ(run_settings))
+    yield env
+    shutil.rmtree(run_dir(settings), ignore_errors=True)
 
 
-# --- end DAG test fixtures -------------------------------------------------------------------
+# --- end Airflow ----------------------------------------------------------------------------
 
 
 def run_dag(env: dict[str, str], day: date) -> subprocess.CompletedProcess[str]:
@@ -152,6 +92,13 @@ def run_dag(env: dict[str, str], day: date) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=DAG_RUN_TIMEOUT_SECONDS,
     )
+
+
+def failure_lines(run: subprocess.CompletedProcess[str]) -> str:
+    """The lines of a DAG run's output that say why a task failed, for assertion messages."""
+    return "\n".join(line for line in (run.stdout + run.stderr).splitlines() if "Error" in line)[
+        -4000:
+    ]
 
 
 def task_states(env: dict[str, str], day: date) -> dict[str, str]:
@@ -256,7 +203,7 @@ def test_dag_run_is_green_repeatable_and_adds_the_next_day(dag_env: dict[str, st
 
     first = run_dag(dag_env, RUN_DATE)
 
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert first.returncode == 0, failure_lines(first)
     states = task_states(dag_env, RUN_DATE)
     assert set(states.values()) == {"success"}, states
     assert mart_symbols(database) == set(SYMBOLS)
@@ -265,7 +212,7 @@ def test_dag_run_is_green_repeatable_and_adds_the_next_day(dag_env: dict[str, st
 
     again = run_dag(dag_env, RUN_DATE)
 
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert again.returncode == 0, failure_lines(again)
     assert table_checksums(database) == before
 
     next_day = next_trading_day(RUN_DATE)
@@ -277,7 +224,7 @@ def test_dag_run_is_green_repeatable_and_adds_the_next_day(dag_env: dict[str, st
 
     following = run_dag(dag_env, next_day)
 
-    assert following.returncode == 0, following.stdout[-3000:] + following.stderr[-3000:]
+    assert following.returncode == 0, failure_lines(following)
     assert query(database, old_rows_sql) == old_rows
     new_rows = query(
         database,

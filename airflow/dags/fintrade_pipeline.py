@@ -72,13 +72,13 @@ def load_activity() -> str:
 
 
 @task
-def dbt_build(layer: str) -> None:
-    transform.build(pipeline.load_run_settings(), select=layer)
+def dbt_build(layer: str) -> str:
+    return transform.build(pipeline.load_run_settings(), select=layer).summary
 
 
 @task
-def dbt_source_freshness() -> None:
-    transform.source_freshness(pipeline.load_run_settings())
+def dbt_source_freshness() -> str:
+    return transform.source_freshness(pipeline.load_run_settings()).summary
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE)
