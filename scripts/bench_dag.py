@@ -72,6 +72,18 @@ def _task_durations(env: dict[str, str], day: date) -> dict[str, float]:
     return dict(totals)
 
 
+def _stop(pid: int) -> None:
+    """SIGTERM, then SIGKILL: weed mini can hang on shutdown once its folder is gone."""
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(50):
+        time.sleep(0.2)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+    os.kill(pid, signal.SIGKILL)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--date", type=date.fromisoformat, default=date(2026, 1, 5))
@@ -131,7 +143,7 @@ def main() -> None:
                     f"{wall - sum(durations.values()):6.1f} s"
                 )
         finally:
-            os.kill(pid, signal.SIGTERM)
+            _stop(pid)
             _admin(f'drop database if exists "{database}" with (force)')
 
 
