@@ -56,7 +56,9 @@ def build(
     of a failure. Raises DbtBuildError naming the failing models and tests."""
     args = ["build"]
     if select:
-        args += ["--select", select]
+        # Only tests whose models are selected or upstream of them: building `core` must not run
+        # a relationships test from a mart model (not built yet) to a core dimension.
+        args += ["--select", select, "--indirect-selection", "buildable"]
     if full_refresh:
         args.append("--full-refresh")
     if vars:

@@ -1,0 +1,130 @@
+"""FinTrade's daily run as an Airflow DAG: the same steps as `fintrade run`, one task per step.
+
+This file is glue. Every step lives in `data_generator` (tested without Airflow); the DAG only
+decides order, retries and what a failure holds back. Each task works on the run's logical date,
+so a re-run or a back-fill (`airflow backfill create`) of day D gives the same rows as the first
+run of D.
+
+Why the schedule is a data-interval `@daily`: end-of-day prices for D exist only once D is over.
+With data intervals the run whose logical date is D starts at D+1 00:00 UTC, after the close;
+Airflow 3's plain `"@daily"` string would start the run for D at D 00:00, before D has traded.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from airflow.sdk import (
+    CronDataIntervalTimetable,
+    TaskGroup,
+    TriggerRule,
+    chain,
+    dag,
+    get_current_context,
+    task,
+)
+from airflow.sdk.exceptions import AirflowFailException
+
+from data_generator import pipeline, transform
+from data_generator.config import load_settings
+from data_generator.universe import select_stocks
+
+# The universe is fixed by FINTRADE_SYMBOLS when the file is parsed; each symbol becomes one
+# mapped task instance, so one symbol retries alone and shows alone in the UI.
+SYMBOLS: list[str] = [stock.symbol for stock in select_stocks(load_settings().symbols)]
+
+# dbt layers in build order; each `dbt build --select <layer>` runs the layer's models and then
+# its tests, so a failing staging test stops core and mart from building on bad data.
+DBT_LAYERS: tuple[str, ...] = ("staging", "core", "mart")
+
+DEFAULT_ARGS = {
+    "owner": "fintrade",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=5),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=5),
+}
+
+
+def run_date() -> date:
+    """The logical date of the running DAG run: the only 'day' any task may work on."""
+    logical_date = get_current_context()["logical_date"]
+    if logical_date is None:
+        raise AirflowFailException("this DAG needs a logical date: trigger it with one")
+    return logical_date.date()
+
+
+@task
+def prepare_warehouse() -> None:
+    pipeline.prepare(pipeline.load_run_settings(), run_date())
+
+
+@task(map_index_template="{{ task.op_kwargs['symbol'] }}")
+def ingest_prices(symbol: str) -> str:
+    result = pipeline.ingest_symbol(pipeline.load_run_settings(), symbol, run_date())
+    return result.summary()
+
+
+@task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+def load_activity() -> str:
+    """Runs once every symbol is done and at least one landed: a failed symbol holds back no one."""
+    return pipeline.load_activity(pipeline.load_run_settings(), run_date()).summary()
+
+
+@task
+def dbt_build(layer: str) -> str:
+    return transform.build(pipeline.load_run_settings(), select=layer).summary
+
+
+@task
+def dbt_source_freshness() -> str:
+    return transform.source_freshness(pipeline.load_run_settings()).summary
+
+
+@task(trigger_rule=TriggerRule.ALL_DONE)
+def check_run() -> None:
+    """Fail the run when any step failed, naming the failed steps and symbols.
+
+    The step after the mapped prices task must not wait on every symbol, so a failed symbol
+    stops being a leaf and Airflow alone would mark the run 'success'. This last task sees the
+    whole run and fails it, while the failed symbol's own task instance keeps its reason.
+    """
+    context = get_current_context()
+    run_id = context["run_id"]
+    states = context["ti"].get_task_states(dag_id=context["dag"].dag_id, run_ids=[run_id])
+    failed = [_step_name(key) for key, state in sorted(states[run_id].items()) if state == "failed"]
+    if failed:
+        raise AirflowFailException(f"failed: {', '.join(failed)}")
+
+
+def _step_name(state_key: str) -> str:
+    """'ingest_prices_3' -> 'ingest_prices[JPM]'; other task ids stay as they are."""
+    prefix = "ingest_prices_"
+    if state_key.startswith(prefix) and state_key[len(prefix) :].isdigit():
+        return f"ingest_prices[{SYMBOLS[int(state_key[len(prefix) :])]}]"
+    return state_key
+
+
+@dag(
+    dag_id="fintrade_pipeline",
+    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["fintrade"],
+    doc_md=__doc__,
+)
+def fintrade_pipeline() -> None:
+    prices = ingest_prices.expand(symbol=SYMBOLS)
+    activity = load_activity()
+    prepare_warehouse() >> prices >> activity
+
+    with TaskGroup("dbt") as dbt:
+        chain(*(dbt_build.override(task_id=f"build_{layer}")(layer) for layer in DBT_LAYERS))
+    freshness = dbt_source_freshness()
+    activity >> [dbt, freshness]
+    [prices, dbt, freshness] >> check_run()
+
+
+fintrade_pipeline()
