@@ -19,7 +19,7 @@ help:
 	@echo "make demo     set up, start local services, run the pipeline for DATE=$(DATE), show marts"
 	@echo "make test     set up and run every test (pytest: ingestion, dbt, Airflow DAG, compose)"
 	@echo "make lint     ruff + sqlfluff"
-	@echo "make airflow  the Airflow UI on http://127.0.0.1:8080"
+	@echo "make airflow  the Airflow UI on http://127.0.0.1:8080 (services must be up)"
 	@echo "make services-up | services-down | services-status"
 
 $(VENV)/.synced: pyproject.toml uv.lock
@@ -40,8 +40,9 @@ services-down: setup
 services-status: setup
 	$(BIN)/fintrade services status
 
+# The main job runs through the real Airflow: the DAG for one logical date, then a few marts.
 demo: services-up
-	$(BIN)/fintrade run --date $(DATE)
+	$(MAKE) --no-print-directory airflow-dag-test DATE=$(DATE)
 	$(BIN)/python scripts/show_marts.py
 
 test: setup
@@ -55,3 +56,8 @@ lint: setup
 bench: services-up
 	$(BIN)/python scripts/bench_ingest.py
 	$(BIN)/python scripts/bench_dbt.py
+	$(BIN)/python scripts/bench_dag.py
+
+include airflow/airflow.mk
+
+airflow-db: setup
