@@ -330,10 +330,10 @@ def _account_ids(conn: Connection) -> list[str]:
         return [row[0] for row in cur.fetchall()]
 
 
-def _insert_activity(conn: Connection, activity: oltp.Activity) -> tuple[int, int]:
-    with conn, conn.cursor() as cur:
-        orders = insert_new_rows(cur, "raw.orders", "order_id", oltp.ORDER_COLUMNS, activity.orders)
-        trades = insert_new_rows(cur, "raw.trades", "trade_id", oltp.TRADE_COLUMNS, activity.trades)
+def _insert_activity(cur, activity: oltp.Activity) -> tuple[int, int]:
+    """Orders and their trades in the caller's transaction; ids already there are skipped."""
+    orders = insert_new_rows(cur, "raw.orders", "order_id", oltp.ORDER_COLUMNS, activity.orders)
+    trades = insert_new_rows(cur, "raw.trades", "trade_id", oltp.TRADE_COLUMNS, activity.trades)
     return orders, trades
 
 
@@ -356,12 +356,7 @@ def initialise_activity(
         result.accounts = insert_new_rows(
             cur, "raw.accounts", "account_id", oltp.ACCOUNT_COLUMNS, rows
         )
-        result.orders = insert_new_rows(
-            cur, "raw.orders", "order_id", oltp.ORDER_COLUMNS, activity.orders
-        )
-        result.trades = insert_new_rows(
-            cur, "raw.trades", "trade_id", oltp.TRADE_COLUMNS, activity.trades
-        )
+        result.orders, result.trades = _insert_activity(cur, activity)
     return result
 
 
@@ -383,7 +378,8 @@ def day_activity(res: Resources, symbols: list[str], logical_date: date) -> Acti
     activity = oltp.daily_activity(
         res.settings.seed, logical_date, days, account_ids, rng.randint(*DAILY_ORDERS_RANGE)
     )
-    result.orders, result.trades = _insert_activity(res.conn, activity)
+    with res.conn, res.conn.cursor() as cur:
+        result.orders, result.trades = _insert_activity(cur, activity)
     return result
 
 

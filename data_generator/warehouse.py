@@ -78,6 +78,21 @@ def create_database_if_missing(settings: Settings) -> None:
         admin.close()
 
 
+def drop_database(settings: Settings) -> None:
+    """Drop the settings' database, closing its sessions: for scratch databases only."""
+    admin = _connect(settings, "postgres")
+    try:
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(
+                sql.SQL("drop database if exists {} with (force)").format(
+                    sql.Identifier(settings.pg_database)
+                )
+            )
+    finally:
+        admin.close()
+
+
 def connect(settings: Settings) -> Connection:
     """A connection to the warehouse database, created on first use."""
     try:

@@ -22,28 +22,13 @@ from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
 
-import psycopg2
-
+from data_generator.config import load_settings
 from data_generator.services import start_seaweedfs
+from data_generator.warehouse import create_database_if_missing, drop_database
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW = Path(sys.executable).parent / "airflow"
 S3_BASE_PORT = 18350
-
-
-def _admin(sql: str) -> None:
-    conn = psycopg2.connect(
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
-        user=os.environ.get("PGUSER", "postgres"),
-        dbname="postgres",
-    )
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
 
 
 def _task_durations(env: dict[str, str], day: date) -> dict[str, float]:
@@ -92,6 +77,7 @@ def main() -> None:
     args = parser.parse_args()
 
     database = f"fintrade_af_bench_{secrets.token_hex(4)}"
+    warehouse = load_settings().with_overrides(pg_database=database)
     access_key, secret_key = f"bench{secrets.token_hex(4)}", secrets.token_hex(20)
     with tempfile.TemporaryDirectory(prefix="fintrade-bench-dag-") as tmp:
         home = Path(tmp) / "airflow"
@@ -121,7 +107,7 @@ def main() -> None:
         subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, check=True, capture_output=True)
         pid = start_seaweedfs(Path(tmp) / "s3", S3_BASE_PORT, access_key, secret_key)
         try:
-            _admin(f'create database "{database}"')
+            create_database_if_missing(warehouse)
             for run in range(1, args.runs + 1):
                 started = time.monotonic()
                 result = subprocess.run(
@@ -144,7 +130,7 @@ def main() -> None:
                 )
         finally:
             _stop(pid)
-            _admin(f'drop database if exists "{database}" with (force)')
+            drop_database(warehouse)
 
 
 if __name__ == "__main__":

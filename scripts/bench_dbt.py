@@ -21,14 +21,13 @@ import time
 from datetime import date
 from pathlib import Path
 
-import psycopg2
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data_generator import pipeline, transform
 from data_generator.config import Settings
 from data_generator.trading_calendar import trading_days
 from data_generator.universe import select_stocks
+from data_generator.warehouse import drop_database
 
 FIRST_DAY = date(2026, 11, 16)
 LAST_DAY = date(2026, 11, 25)
@@ -40,20 +39,6 @@ def load(settings: Settings, day: date, initialise: bool) -> int:
     with pipeline.open_resources(settings, day, stocks) as res:
         report = pipeline.ingest_day(res, stocks, day, initialise=initialise)
     return sum(r.counts.inserted for r in report.results)
-
-
-def drop(settings: Settings) -> None:
-    admin = psycopg2.connect(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        user=settings.pg_user,
-        password=settings.pg_password,
-        dbname="postgres",
-    )
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"drop database if exists {settings.pg_database} with (force)")
-    admin.close()
 
 
 def timed_build(settings, **kwargs) -> tuple[float, float]:
@@ -82,7 +67,7 @@ def bench_history(years: int, daily_runs: int) -> dict[str, float]:
             price_rows += load(settings, day, initialise=False)
             daily.append(timed_build(settings))
     finally:
-        drop(settings)
+        drop_database(settings)
     return {
         "price_rows": price_rows,
         "full_wall": full_wall,

@@ -22,8 +22,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-import psycopg2
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data_generator import pipeline
@@ -37,6 +35,7 @@ from data_generator.warehouse import (
     connect,
     copy_rows,
     create_database_if_missing,
+    drop_database,
     load_prices,
 )
 
@@ -46,20 +45,6 @@ AS_OF = date(2026, 11, 25)
 def scratch(settings: Settings, label: str) -> Settings:
     name = f"fintrade_bench_{label}_{secrets.token_hex(3)}"
     return settings.with_overrides(pg_database=name, s3_bucket=f"bench-{secrets.token_hex(5)}")
-
-
-def drop(settings: Settings) -> None:
-    admin = psycopg2.connect(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        user=settings.pg_user,
-        password=settings.pg_password,
-        dbname="postgres",
-    )
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"drop database if exists {settings.pg_database} with (force)")
-    admin.close()
 
 
 def make_rows(symbols: int, trading_days: int) -> dict[str, list[tuple]]:
@@ -154,7 +139,7 @@ def bench_load(settings: Settings, symbols: int, days: int) -> None:
         )
     finally:
         conn.close()
-        drop(target)
+        drop_database(target)
 
 
 def bench_demo(settings: Settings) -> None:
@@ -169,7 +154,7 @@ def bench_demo(settings: Settings) -> None:
         capture_output=True,
     )
     print(f"{'demo pipeline (fintrade run)':28} {time.perf_counter() - started:7.2f} s")
-    drop(target)
+    drop_database(target)
 
 
 def _child_env(settings: Settings) -> dict[str, str]:
@@ -224,7 +209,7 @@ def bench_memory(settings: Settings, symbols: int, days: int) -> None:
         check=True,
         cwd=PROJECT_ROOT,
     )
-    drop(target)
+    drop_database(target)
 
 
 def main() -> None:

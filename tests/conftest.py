@@ -21,6 +21,7 @@ from data_generator import pipeline, services
 from data_generator.config import PROJECT_ROOT, Settings, load_settings
 from data_generator.pipeline import IngestReport
 from data_generator.universe import select_stocks
+from data_generator.warehouse import create_database_if_missing, drop_database
 from tests.alpha_vantage_stub import AlphaVantageStub
 
 # --- Alpha Vantage: a local HTTP stand-in ---------------------------------------------------
@@ -53,31 +54,15 @@ def base_settings() -> Iterator[Settings]:
         services.stop_postgres(settings)
 
 
-def _admin(settings: Settings):
-    conn = psycopg2.connect(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        user=settings.pg_user,
-        password=settings.pg_password,
-        dbname="postgres",
-    )
-    conn.autocommit = True
-    return conn
-
-
 @contextmanager
 def scratch_database(base: Settings) -> Iterator[Settings]:
     """A fresh, randomly named database, dropped afterwards."""
-    name = f"fintrade_test_{secrets.token_hex(4)}"
-    admin = _admin(base)
+    settings = base.with_overrides(pg_database=f"fintrade_test_{secrets.token_hex(4)}")
+    create_database_if_missing(settings)
     try:
-        with admin.cursor() as cur:
-            cur.execute(f"create database {name}")
-        yield base.with_overrides(pg_database=name)
-        with admin.cursor() as cur:
-            cur.execute(f"drop database if exists {name} with (force)")
+        yield settings
     finally:
-        admin.close()
+        drop_database(settings)
 
 
 @pytest.fixture
