@@ -165,12 +165,36 @@ def prepare(settings: Settings, logical_date: date) -> None:
 # --- prices ---------------------------------------------------------------------------------
 
 
+DAILY_LIMIT_MESSAGE = "daily API limit reached"
+
+
+def _daily_limit_hit_in_run(res: Resources, logical_date: date) -> bool:
+    """Whether another process of this run (an Airflow task for another symbol) already met the
+    daily limit: the quota is per key and day, so calling again would only repeat that reply."""
+    with res.conn, res.conn.cursor() as cur:
+        cur.execute(
+            """
+            select exists (
+                select 1 from raw.ingest_runs
+                where logical_date = %s
+                  and source = 'alphavantage'
+                  and error like %s
+                  and started_at > now() - interval '12 hours'
+            )
+            """,
+            (logical_date, f"%{DAILY_LIMIT_MESSAGE}%"),
+        )
+        return cur.fetchone()[0]
+
+
 def _reply_body(res: Resources, symbol: str, logical_date: date) -> tuple[bytes, bool]:
     """The reply for (symbol, date): the lake's copy if any, else the source's, stored once."""
     key = lake_keys.json_key(symbol, logical_date)
     body = res.lake.get(key)
     if body is not None:
         return body, False
+    if isinstance(res.source, AlphaVantageClient) and _daily_limit_hit_in_run(res, logical_date):
+        raise DailyLimitError(f"{symbol}: not requested, {DAILY_LIMIT_MESSAGE} earlier in this run")
     body = res.source.fetch_daily(symbol)
     if not res.lake.put_once(key, body, "application/json"):
         body = res.lake.get(key) or body  # another writer won the race: theirs is the record
@@ -217,9 +241,7 @@ def _stale_fallback(
     """After the daily API limit: reload the newest earlier snapshot the lake holds, if any."""
     earlier = [s for s in res.lake.snapshots(symbol) if s.snapshot_date < logical_date]
     if not earlier:
-        raise SymbolIngestError(
-            f"{symbol}: daily API limit reached and the lake has no earlier data"
-        )
+        raise SymbolIngestError(f"{symbol}: {DAILY_LIMIT_MESSAGE} and the lake has no earlier data")
     snapshot = earlier[-1]
     bars = table_to_bars(res.lake.get_table(snapshot.key), symbol, snapshot.snapshot_date)
     rows = [
@@ -227,7 +249,7 @@ def _stale_fallback(
     ]
     with res.conn, res.conn.cursor() as cur:
         counts = load_prices(cur, rows)
-    message = f"daily API limit reached; kept the lake's snapshot of {snapshot.snapshot_date}"
+    message = f"{DAILY_LIMIT_MESSAGE}; kept the lake's snapshot of {snapshot.snapshot_date}"
     record_ingest_run(
         res.conn,
         logical_date=logical_date,
@@ -253,7 +275,13 @@ def ingest_symbol_with(res: Resources, symbol: str, logical_date: date) -> Symbo
         counts, rejected = _load_snapshot(res, symbol, logical_date, body, started_at, "loaded", "")
     except InvalidApiKeyError:
         raise
-    except (AlphaVantageError, ReplyFormatError, LakeError, WarehouseError) as exc:
+    except (
+        SymbolIngestError,
+        AlphaVantageError,
+        ReplyFormatError,
+        LakeError,
+        WarehouseError,
+    ) as exc:
         message = str(exc).splitlines()[0]
         _record_failure(res, symbol, logical_date, started_at, message)
         raise SymbolIngestError(

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from data_generator import pipeline
 from data_generator.config import Settings
 from data_generator.lake import Lake, json_key, parquet_key
 from tests.alpha_vantage_stub import (
@@ -239,3 +240,19 @@ def test_replay_rebuilds_exactly_what_the_loads_gave(live, alpha_vantage_stub):
     assert again.returncode == 0
     assert "0 new, 0 updated" in again.stdout
     assert table_checksum(live, "raw.daily_prices", exclude=("loaded_at",)) == original
+
+
+def test_daily_limit_met_by_one_task_spares_the_api_in_the_others(live, alpha_vantage_stub):
+    """Airflow runs each symbol in its own process: the limit is remembered through the run's
+    ingest records, so later symbols of the same day make no call."""
+    assert ingest(live, DAY).returncode == 0
+    alpha_vantage_stub.set_default(
+        "AAPL", StubReply(body=lambda request: daily_limit_body(request.apikey or ""))
+    )
+    calls_before = len(alpha_vantage_stub.requests)
+
+    first = pipeline.ingest_symbol(live, "AAPL", NEXT_DAY)
+    second = pipeline.ingest_symbol(live, "MSFT", NEXT_DAY)
+
+    assert (first.status, second.status) == ("stale", "stale")
+    assert len(alpha_vantage_stub.requests) == calls_before + 1  # AAPL's, none for MSFT
