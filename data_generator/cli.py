@@ -17,7 +17,6 @@ from tqdm import tqdm
 from data_generator import pipeline, services, transform
 from data_generator.alpha_vantage import AlphaVantageError
 from data_generator.config import (
-    DBT_PROJECT_DIR,
     ConfigError,
     Settings,
     load_settings,
@@ -51,7 +50,7 @@ def _positive(text: str) -> int:
     return value
 
 
-def _default_date() -> date:
+def default_date() -> date:
     """For hand-run commands only: yesterday, the last day whose close is surely published."""
     return date.today() - timedelta(days=1)
 
@@ -131,7 +130,13 @@ class _Progress:
             self._bar.close()
 
 
-def _ingest(settings: Settings, logical_date: date, *, initialise: bool, args=None):
+def _ingest(
+    settings: Settings,
+    logical_date: date,
+    initialise: bool,
+    accounts: int = pipeline.DEFAULT_ACCOUNTS,
+    orders: int = pipeline.DEFAULT_ORDERS,
+) -> pipeline.IngestReport:
     stocks = select_stocks(settings.symbols)
     with pipeline.open_resources(settings, logical_date, stocks) as res:
         progress = _Progress(len(stocks), f"prices {logical_date}")
@@ -141,8 +146,8 @@ def _ingest(settings: Settings, logical_date: date, *, initialise: bool, args=No
                 stocks,
                 logical_date,
                 initialise=initialise,
-                accounts=getattr(args, "accounts", pipeline.DEFAULT_ACCOUNTS),
-                orders=getattr(args, "orders", pipeline.DEFAULT_ORDERS),
+                accounts=accounts,
+                orders=orders,
                 on_symbol=progress,
             )
         finally:
@@ -172,35 +177,28 @@ def _finish_ingest(report: pipeline.IngestReport) -> None:
 
 def cmd_init(args: argparse.Namespace) -> None:
     settings = services.services_up(_settings(args))
-    _finish_ingest(_ingest(settings, args.date or _default_date(), initialise=True, args=args))
+    report = _ingest(
+        settings, args.date or default_date(), True, accounts=args.accounts, orders=args.orders
+    )
+    _finish_ingest(report)
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
     settings = services.services_up(_settings(args))
-    _finish_ingest(_ingest(settings, args.date, initialise=False))
+    _finish_ingest(_ingest(settings, args.date, False))
 
 
 def cmd_run(args: argparse.Namespace) -> None:
     settings = services.services_up(_settings(args))
-    report = _ingest(settings, args.date, initialise=True)
-    _finish_ingest(report)
-    if (DBT_PROJECT_DIR / "dbt_project.yml").exists():
-        print(transform.build(settings).summary)
+    _finish_ingest(_ingest(settings, args.date, True))
+    print(transform.build(settings).summary)
 
 
 def cmd_replay(args: argparse.Namespace) -> None:
     settings = services.services_up(_settings(args))
-    with pipeline.open_resources(settings, date.today()) as res:
-        pipeline.prepare_resources(res, ())
-        symbols = res.lake.snapshot_symbols()
-        if settings.symbols:
-            symbols = [s for s in symbols if s in settings.symbols]
-        if not symbols:
-            raise CommandFailed(
-                f"the lake (bucket {settings.s3_bucket}) holds no Parquet snapshots"
-            )
-        for symbol in symbols:
-            print(pipeline.replay_symbol(res, symbol, args.since).summary(), flush=True)
+    results = pipeline.replay(settings, args.since, lambda result: print(result.summary()))
+    if not results:
+        raise CommandFailed(f"the lake (bucket {settings.s3_bucket}) holds no Parquet snapshots")
 
 
 def cmd_services(args: argparse.Namespace) -> None:

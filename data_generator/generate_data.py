@@ -7,13 +7,12 @@ python data_generator/generate_data.py [--date D]          # == fintrade ingest 
 from __future__ import annotations
 
 import sys
-from datetime import date, timedelta
 from pathlib import Path
 
 if not __package__:  # run as a file path, e.g. inside the Airflow container
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_generator.cli import main
+from data_generator.cli import default_date, main
 
 
 def to_fintrade_args(argv: list[str]) -> list[str]:
@@ -22,7 +21,7 @@ def to_fintrade_args(argv: list[str]) -> list[str]:
     if "--init" in argv:
         return ["init", *rest]
     if "--date" not in rest:
-        rest = ["--date", (date.today() - timedelta(days=1)).isoformat(), *rest]
+        rest = ["--date", default_date().isoformat(), *rest]
     return ["ingest", *rest]
 
 

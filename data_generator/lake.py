@@ -118,12 +118,21 @@ class Lake:
             raise LakeError(f"missing s3://{self.bucket}/{key}")
         return pq.read_table(io.BytesIO(body), schema=ARROW_SCHEMA)
 
+    def _pages(self, **kwargs) -> Iterator[dict]:
+        try:
+            yield from self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, **kwargs
+            )
+        except ClientError as exc:
+            raise LakeError(
+                f"cannot list s3://{self.bucket}/{kwargs.get('Prefix', '')}: "
+                f"{exc.response['Error']['Code']}"
+            ) from None
+
     def snapshots(self, symbol: str) -> Iterator[Snapshot]:
         """Every Parquet snapshot of `symbol`, oldest first (ISO dates sort as text)."""
-        paginator = self._client.get_paginator("list_objects_v2")
-        prefix = f"raw/parquet/symbol={symbol}/"
         keys = []
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+        for page in self._pages(Prefix=f"raw/parquet/symbol={symbol}/"):
             keys.extend(item["Key"] for item in page.get("Contents", []))
         for key in sorted(keys):
             match = _SNAPSHOT_KEY.match(key)
@@ -131,9 +140,8 @@ class Lake:
                 yield Snapshot(symbol, date.fromisoformat(match["date"]), key)
 
     def snapshot_symbols(self) -> list[str]:
-        paginator = self._client.get_paginator("list_objects_v2")
         symbols = []
-        for page in paginator.paginate(Bucket=self.bucket, Prefix="raw/parquet/", Delimiter="/"):
+        for page in self._pages(Prefix="raw/parquet/", Delimiter="/"):
             for prefix in page.get("CommonPrefixes", []):
                 symbols.append(prefix["Prefix"].removeprefix("raw/parquet/symbol=").rstrip("/"))
         return sorted(symbols)

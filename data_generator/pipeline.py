@@ -441,16 +441,16 @@ class ReplayResult:
         )
 
 
-def replay_symbol(res: Resources, symbol: str, since: date | None) -> ReplayResult:
+def replay_symbol(conn: Connection, lake: Lake, symbol: str, since: date | None) -> ReplayResult:
     """Rebuild one symbol's rows from its Parquet snapshots with no API call.
 
     Snapshots are applied oldest first and a row keeps the key of the snapshot that first gave
     its current values, which is exactly what the daily loads recorded; the newest value wins.
     """
-    snapshots = [s for s in res.lake.snapshots(symbol) if since is None or s.snapshot_date >= since]
+    snapshots = [s for s in lake.snapshots(symbol) if since is None or s.snapshot_date >= since]
     latest: dict[date, tuple] = {}
     for snapshot in snapshots:
-        bars = table_to_bars(res.lake.get_table(snapshot.key), symbol, snapshot.snapshot_date)
+        bars = table_to_bars(lake.get_table(snapshot.key), symbol, snapshot.snapshot_date)
         for day, o, h, lo, c, v in bars.rows():
             if since is not None and day < since:
                 continue
@@ -461,10 +461,30 @@ def replay_symbol(res: Resources, symbol: str, since: date | None) -> ReplayResu
         (symbol, day, o, h, lo, c, v, source, key)
         for day, ((o, h, lo, c, v, source), key) in sorted(latest.items())
     ]
-    with res.conn, res.conn.cursor() as cur:
+    with conn, conn.cursor() as cur:
         counts = load_prices(cur, rows, authoritative=True)
         deleted = delete_prices_not_in(cur, symbol, sorted(latest), since)
     return ReplayResult(symbol, len(snapshots), counts, deleted)
+
+
+def replay(
+    settings: Settings,
+    since: date | None,
+    on_symbol: Callable[[ReplayResult], None] = lambda result: None,
+) -> list[ReplayResult]:
+    """`fintrade replay`: every symbol the lake holds (those of `settings.symbols` if set)."""
+    lake = Lake.from_settings(settings)
+    symbols = [s for s in lake.snapshot_symbols() if not settings.symbols or s in settings.symbols]
+    conn = connect(settings)
+    try:
+        apply_schema(conn)
+        results = []
+        for symbol in symbols:
+            results.append(replay_symbol(conn, lake, symbol, since))
+            on_symbol(results[-1])
+    finally:
+        conn.close()
+    return results
 
 
 # --- a whole day ----------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import secrets
 import subprocess
 import sys
@@ -164,6 +163,15 @@ def _child_env(settings: Settings) -> dict[str, str]:
     return env | settings.pg_environ() | settings.aws_environ()
 
 
+def peak_rss_mib() -> float:
+    """This process's own high-water RSS. Not ru_maxrss: Linux carries that across exec, so a
+    child forked from a parent holding 1M rows would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def ingest_child(settings_json: str, symbols: int, days: int) -> None:
     """Runs in a child process: a full ingest, then prints its peak RSS."""
     settings = Settings(**json.loads(settings_json))
@@ -175,7 +183,7 @@ def ingest_child(settings_json: str, symbols: int, days: int) -> None:
         results = pipeline.ingest_prices(res, [s.symbol for s in stocks], AS_OF)
         seconds = time.perf_counter() - started
     rows = sum(r.counts.inserted for r in results)
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = peak_rss_mib()
     print(
         f"{'full ingest (lake + load)':28} {rows:>9,} rows  {seconds:7.2f} s  "
         f"{rows / seconds:>10,.0f} rows/s  peak RSS {peak_mib:,.0f} MiB"
