@@ -207,8 +207,6 @@ def _load_snapshot(
     logical_date: date,
     body: bytes,
     started_at: datetime,
-    status: str,
-    message: str,
 ) -> tuple[LoadCounts, int]:
     source_name = _source_name(res.source)
     parsed = parse_daily_reply(symbol, body, source_name, logical_date)
@@ -226,10 +224,10 @@ def _load_snapshot(
         logical_date=logical_date,
         symbol=symbol,
         source=source_name,
-        status=status,
+        status="loaded",
         rows_loaded=counts.written,
         rows_rejected=len(parsed.rejects),
-        error=message or None,
+        error=None,
         started_at=started_at,
     )
     return counts, len(parsed.rejects)
@@ -272,7 +270,7 @@ def ingest_symbol_with(res: Resources, symbol: str, logical_date: date) -> Symbo
             body, called_api = _reply_body(res, symbol, logical_date)
         except DailyLimitError:
             return _stale_fallback(res, symbol, logical_date, started_at)
-        counts, rejected = _load_snapshot(res, symbol, logical_date, body, started_at, "loaded", "")
+        counts, rejected = _load_snapshot(res, symbol, logical_date, body, started_at)
     except InvalidApiKeyError:
         raise
     except (
@@ -309,8 +307,7 @@ def _record_failure(
 
 def ingest_symbol(settings: Settings, symbol: str, logical_date: date) -> SymbolResult:
     """One symbol end to end with its own connections: the unit Airflow maps over."""
-    stocks = select_stocks((symbol,)) if symbol in {s.symbol for s in select_stocks(None)} else ()
-    with open_resources(settings, logical_date, stocks) as res:
+    with open_resources(settings, logical_date) as res:
         return ingest_symbol_with(res, symbol, logical_date)
 
 

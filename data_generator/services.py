@@ -38,7 +38,6 @@ class ServiceError(RuntimeError):
 class ServiceStatus:
     name: str
     running: bool
-    managed: bool
     detail: str
 
 
@@ -368,7 +367,6 @@ def services_status(settings: Settings) -> list[ServiceStatus]:
         ServiceStatus(
             name="postgres",
             running=postgres_answers(settings),
-            managed=pg_pid is not None,
             detail=psql + (f"  (project-local, pid {pg_pid})" if pg_pid else ""),
         )
     ]
@@ -384,10 +382,10 @@ def services_status(settings: Settings) -> list[ServiceStatus]:
             if state
             else "not started: run 'fintrade services up'"
         )
-        statuses.append(ServiceStatus("s3", running, True, detail))
+        statuses.append(ServiceStatus("s3", running, detail))
     else:
         endpoint = settings.aws_endpoint_url or "AWS default endpoint"
         statuses.append(
-            ServiceStatus("s3", True, False, f"endpoint {endpoint}  bucket {settings.s3_bucket}")
+            ServiceStatus("s3", True, f"endpoint {endpoint}  bucket {settings.s3_bucket}")
         )
     return statuses
