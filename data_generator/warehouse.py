@@ -60,6 +60,9 @@ def _connect(settings: Settings, dbname: str) -> Connection:
         dbname=dbname,
         connect_timeout=10,
         application_name="fintrade",
+        # A legacy server's databases can be SQL_ASCII; UTF-8 on the wire keeps non-ASCII text
+        # (company names, dbt's SQL comments) from failing in psycopg2's ASCII codec.
+        client_encoding="UTF8",
     )
 
 

@@ -2,6 +2,23 @@
 -- Idempotent: every command applies it first, so any command works on an empty database.
 -- No foreign keys in raw: relationships are tested by dbt, so a late or bad row never blocks a load.
 
+-- Sessions that set no encoding (dbt or psql run by hand) speak UTF-8 to this database even when
+-- the server's default is SQL_ASCII, as on some legacy servers; set once, only when missing.
+do $$
+begin
+    if not exists (
+        select 1
+        from pg_db_role_setting as setting
+        inner join pg_database as db on setting.setdatabase = db.oid
+        where db.datname = current_database()
+          and setting.setrole = 0
+          and 'client_encoding=UTF8' = any(setting.setconfig)
+    ) then
+        execute format('alter database %I set client_encoding = %L', current_database(), 'UTF8');
+    end if;
+end
+$$;
+
 create schema if not exists raw;
 create schema if not exists staging;
 create schema if not exists core;
