@@ -13,11 +13,12 @@ PYTEST_ARGS ?=
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup services-up services-down services-status demo test lint bench
+.PHONY: help setup services-up services-down services-status demo test test-unit lint bench
 
 help:
 	@echo "make demo     set up, start local services, run the pipeline for DATE=$(DATE), show marts"
 	@echo "make test     set up and run every test (pytest: ingestion, dbt, Airflow DAG, compose)"
+	@echo "make test-unit  the fast tier only: pure logic, no servers (tests/unit)"
 	@echo "make lint     ruff + sqlfluff"
 	@echo "make airflow  the Airflow UI on http://127.0.0.1:8080 (services must be up)"
 	@echo "make services-up | services-down | services-status"
@@ -47,6 +48,9 @@ demo: services-up
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
