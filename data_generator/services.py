@@ -88,20 +88,29 @@ def _stop_pid(pid: int, what: str, signal_number: int = signal.SIGTERM) -> None:
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 
-def postgres_answers(settings: Settings) -> bool:
-    """True when a PostgreSQL server accepts our user at the configured host and port."""
+def server_version(settings: Settings) -> str | None:
+    """'16.14' when a PostgreSQL server accepts our user at the configured host and port."""
     try:
-        psycopg2.connect(
+        conn = psycopg2.connect(
             host=settings.pg_host,
             port=settings.pg_port,
             user=settings.pg_user,
             password=settings.pg_password,
             dbname="postgres",
             connect_timeout=3,
-        ).close()
+        )
     except psycopg2.OperationalError:
-        return False
-    return True
+        return None
+    try:
+        number = conn.server_version  # e.g. 160014 for 16.14
+    finally:
+        conn.close()
+    return f"{number // 10000}.{number % 10000}"
+
+
+def postgres_answers(settings: Settings) -> bool:
+    """True when a PostgreSQL server accepts our user at the configured host and port."""
+    return server_version(settings) is not None
 
 
 def _postgres_binaries(settings: Settings) -> PostgresBinaries:
@@ -217,35 +226,25 @@ def ensure_postgres(settings: Settings) -> bool:
     return True
 
 
-def _local_postgres(settings: Settings) -> tuple[ServerKind, int] | None:
-    """The project-local cluster that runs, if any: its kind and postmaster pid."""
+@dataclass(frozen=True)
+class LocalPostgres:
+    """A project-local cluster that runs: which binaries, its postmaster's pid and port."""
+
+    kind: ServerKind
+    pid: int
+    port: int
+
+
+def _local_postgres(settings: Settings) -> LocalPostgres | None:
     for kind in ServerKind:
         pid_file = _postgres_dir(settings, kind) / "data" / "postmaster.pid"
         if not pid_file.exists():
             continue
-        pid = int(pid_file.read_text().splitlines()[0])
-        if _pid_alive(pid):
-            return kind, pid
+        # postmaster.pid: pid, data folder, start time, port, ...
+        lines = pid_file.read_text().splitlines()
+        if _pid_alive(int(lines[0])):
+            return LocalPostgres(kind, int(lines[0]), int(lines[3]))
     return None
-
-
-def _server_version(settings: Settings) -> str | None:
-    try:
-        conn = psycopg2.connect(
-            host=settings.pg_host,
-            port=settings.pg_port,
-            user=settings.pg_user,
-            password=settings.pg_password,
-            dbname="postgres",
-            connect_timeout=3,
-        )
-    except psycopg2.OperationalError:
-        return None
-    try:
-        number = conn.server_version  # e.g. 160014 for 16.14
-    finally:
-        conn.close()
-    return f"{number // 10000}.{number % 10000}"
 
 
 # --- SeaweedFS (S3) -------------------------------------------------------------------------
@@ -414,20 +413,17 @@ def stop_postgres(settings: Settings) -> int | None:
     if local is None:
         return None
     # SIGINT is PostgreSQL's fast shutdown: SIGTERM would wait for every client to disconnect.
-    _stop_pid(local[1], "local PostgreSQL", signal.SIGINT)
-    return local[1]
+    _stop_pid(local.pid, "local PostgreSQL", signal.SIGINT)
+    return local.pid
 
 
-def _postgres_detail(settings: Settings) -> str:
+def _postgres_detail(version: str | None, local: LocalPostgres | None, port: int) -> str:
     """Which server answers: one the project started (and from which binaries) or the user's."""
-    version = _server_version(settings)
-    local = _local_postgres(settings)
     if version is None:
         return "not running: run 'fintrade services up'"
-    if local is None:
+    if local is None or local.port != port:
         return f"PostgreSQL {version}, a server the project did not start"
-    kind, pid = local
-    return f"PostgreSQL {version}, project-local from {kind.origin}, pid {pid}"
+    return f"PostgreSQL {version}, project-local from {local.kind.origin}, pid {local.pid}"
 
 
 def services_status(settings: Settings) -> list[ServiceStatus]:
@@ -435,11 +431,13 @@ def services_status(settings: Settings) -> list[ServiceStatus]:
         f"psql -h {settings.pg_host} -p {settings.pg_port} -U {settings.pg_user} "
         f"-d {settings.pg_database}"
     )
+    version = server_version(settings)
+    local = _local_postgres(settings)
     statuses = [
         ServiceStatus(
             name="postgres",
-            running=postgres_answers(settings),
-            detail=f"{psql}  ({_postgres_detail(settings)})",
+            running=version is not None,
+            detail=f"{psql}  ({_postgres_detail(version, local, settings.pg_port)})",
         )
     ]
     if settings.uses_local_s3:

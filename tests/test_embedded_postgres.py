@@ -110,3 +110,16 @@ def test_fintrade_runs_on_the_embedded_postgresql_and_stops_it(embedded_settings
     assert not services._port_open("127.0.0.1", settings.pg_port)
     assert not (data_dir / "postmaster.pid").exists()
     assert (data_dir / "PG_VERSION").read_text().strip() == EMBEDDED_MAJOR
+
+
+def test_a_cluster_of_another_major_is_named_not_opened(embedded_settings):
+    data_dir = embedded_settings.local_state_dir / "postgres-embedded" / "data"
+    data_dir.mkdir(parents=True)
+    (data_dir / "PG_VERSION").write_text("15\n")
+
+    with pytest.raises(services.ServiceError) as error:
+        services.ensure_postgres(embedded_settings)
+
+    assert str(error.value).startswith(f"{data_dir} holds a PostgreSQL 15 cluster but the embedded")
+    assert "are PostgreSQL 16" in str(error.value)
+    assert not services._port_open("127.0.0.1", embedded_settings.pg_port)
