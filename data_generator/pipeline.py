@@ -28,7 +28,7 @@ from data_generator.prices import ReplyFormatError, bars_to_table, parse_daily_r
 from data_generator.services import local_s3_settings
 from data_generator.synthetic import SyntheticPriceSource
 from data_generator.trading_calendar import is_trading_day
-from data_generator.universe import Stock, select_stocks
+from data_generator.universe import Stock, load_universe, select_stocks
 from data_generator.warehouse import (
     Connection,
     LoadCounts,
@@ -126,7 +126,14 @@ def load_run_settings() -> Settings:
 def make_price_source(settings: Settings, logical_date: date, stocks: tuple[Stock, ...] = ()):
     if settings.price_source == "alphavantage":
         return AlphaVantageClient(settings)
-    return SyntheticPriceSource(settings.seed, settings.history_days, logical_date, stocks)
+    # The sector picks the synthetic profile, so a source opened for one symbol (an Airflow
+    # task) still knows every stock of the universe file.
+    return SyntheticPriceSource(
+        settings.seed,
+        settings.history_days,
+        logical_date,
+        stocks or load_universe(settings.universe_file),
+    )
 
 
 def _source_name(source) -> str:
@@ -150,14 +157,18 @@ def open_resources(
 
 
 def prepare_resources(res: Resources, stocks: tuple[Stock, ...]) -> None:
+    """raw.stocks mirrors the whole universe file (plus any extra `stocks`, e.g. a benchmark's
+    made-up tickers), whichever subset this run ingests; stocks no longer listed stay, inactive."""
     apply_schema(res.conn)
-    upsert_stocks(res.conn, stocks)
+    universe = load_universe(res.settings.universe_file)
+    listed = {stock.symbol for stock in universe}
+    upsert_stocks(res.conn, universe + tuple(s for s in stocks if s.symbol not in listed))
     res.lake.ensure_bucket()
 
 
 def prepare(settings: Settings, logical_date: date) -> None:
     """Schema, reference stocks and bucket; idempotent, so every run may start with it."""
-    stocks = select_stocks(settings.symbols)
+    stocks = select_stocks(settings.symbols, settings.universe_file)
     with open_resources(settings, logical_date, stocks) as res:
         prepare_resources(res, stocks)
 
@@ -410,7 +421,7 @@ def day_activity(res: Resources, symbols: list[str], logical_date: date) -> Acti
 
 def load_activity(settings: Settings, logical_date: date) -> ActivityResult:
     """The scheduled OLTP step: initialise accounts and history on first run, then the day."""
-    symbols = [s.symbol for s in select_stocks(settings.symbols)]
+    symbols = [s.symbol for s in select_stocks(settings.symbols, settings.universe_file)]
     with open_resources(settings, logical_date) as res:
         first = initialise_activity(res, symbols, logical_date, DEFAULT_ACCOUNTS, DEFAULT_ORDERS)
         result = day_activity(res, symbols, logical_date)

@@ -32,6 +32,11 @@ create table if not exists raw.stocks (
     loaded_at    timestamptz not null default now()
 );
 
+-- Added with the universe file: its currency, and whether the file still lists the stock (a
+-- removed stock keeps its row and history, inactive).
+alter table raw.stocks add column if not exists currency text not null default 'USD';
+alter table raw.stocks add column if not exists is_active boolean not null default true;
+
 create table if not exists raw.accounts (
     account_id   text primary key,
     user_name    text not null,

@@ -14,7 +14,7 @@ import pytest
 from data_generator import transform
 from data_generator.config import Settings
 from data_generator.transform import DbtResult
-from data_generator.universe import STOCKS
+from data_generator.universe import load_universe
 from tests.alpha_vantage_stub import AlphaVantageStub, StubReply, data_body, standard_bars
 from tests.conftest import load_day, query, scratch_warehouse
 
@@ -82,7 +82,7 @@ def restated_warehouse(base_settings, s3_server, tmp_path_factory) -> Iterator[d
             alpha_vantage_api_key="dbt-test-key",
             alpha_vantage_base_url=stub.base_url,
         )
-        symbols = [stock.symbol for stock in STOCKS]
+        symbols = [stock.symbol for stock in load_universe()]
         serve_day(stub, symbols, DAY)
         load_day(settings, DAY)
         transform.build(settings)
