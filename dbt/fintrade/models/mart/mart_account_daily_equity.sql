@@ -198,7 +198,7 @@ final as (
 
     select
         *,
-        cash_balance + market_value as total_equity
+        cast(cash_balance + market_value as numeric(18, 2)) as total_equity
 
     from equity_parts
 

@@ -138,8 +138,11 @@ final as (
         close_price_date,
         close_price,
         cast(quantity * close_price as numeric(18, 2)) as market_value,
-        cast(quantity * close_price as numeric(18, 2))
-        - cast(cost_basis as numeric(18, 2)) as unrealised_pnl,
+        cast(
+            cast(quantity * close_price as numeric(18, 2))
+            - cast(cost_basis as numeric(18, 2))
+            as numeric(18, 2)
+        ) as unrealised_pnl,
         cast(realised_pnl as numeric(18, 2)) as realised_pnl
 
     from day_positions
