@@ -143,6 +143,9 @@ def books_for_day(
     generating the day again gives them again."""
     books = {account_id: AccountBook(cash) for account_id, cash in opening_cash.items()}
     events = list(events)
+    unknown = sorted({e.account_id for e in events} - set(books))
+    if unknown:
+        raise ValueError(f"activity stored for accounts missing from raw.accounts: {unknown[:5]}")
     past = _sorted(e for e in events if event_date(e) < day)
     later = _sorted(e for e in events if event_date(e) > day)
     pending = sorted(splits, key=lambda split: split.effective_date)
