@@ -12,10 +12,10 @@ import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from data_generator import lake as lake_keys
-from data_generator import oltp
+from data_generator import ledger, ledger_store, oltp
 from data_generator.alpha_vantage import (
     AlphaVantageClient,
     AlphaVantageError,
@@ -367,28 +367,36 @@ def _account_ids(conn: Connection) -> list[str]:
 
 
 def _insert_activity(cur, activity: oltp.Activity) -> tuple[int, int]:
-    """Orders and their trades in the caller's transaction; ids already there are skipped."""
+    """Orders, trades and cash movements in the caller's transaction; ids already there are
+    skipped."""
     orders = insert_new_rows(cur, "raw.orders", "order_id", oltp.ORDER_COLUMNS, activity.orders)
     trades = insert_new_rows(cur, "raw.trades", "trade_id", oltp.TRADE_COLUMNS, activity.trades)
+    insert_new_rows(
+        cur, "raw.cash_movements", "movement_id", oltp.MOVEMENT_COLUMNS, activity.movements
+    )
     return orders, trades
 
 
 def initialise_activity(
     res: Resources, symbols: list[str], logical_date: date, accounts: int, orders: int
 ) -> ActivityResult:
-    """Accounts and the order history over the loaded prices, once: a rerun adds nothing."""
+    """Accounts and the order history over the prices before the day, once: a rerun adds
+    nothing. The day itself is left to `day_activity`, so the two never interleave."""
     result = ActivityResult(logical_date)
     if _account_ids(res.conn):
         result.skipped = "accounts already exist (initialised before)"
         return result
-    days = _day_ranges(res.conn, symbols, None, logical_date)
+    days = _day_ranges(res.conn, symbols, None, logical_date - timedelta(days=1))
     if not days:
-        result.skipped = f"no prices on or before {logical_date} to trade on"
+        result.skipped = f"no prices before {logical_date} to trade on"
         return result
     first_day = min(day.price_date for day in days)
     rows = oltp.make_accounts(res.settings.seed, accounts, first_day)
-    activity = oltp.history_activity(res.settings.seed, days, [row[0] for row in rows], orders)
+    opening = {row[0]: row[4] for row in rows}
     with res.conn, res.conn.cursor() as cur:
+        ledger_store.lock_books(cur)
+        splits = ledger_store.stored_splits(cur)
+        activity = oltp.history_activity(res.settings.seed, days, opening, orders, splits)
         result.accounts = insert_new_rows(
             cur, "raw.accounts", "account_id", oltp.ACCOUNT_COLUMNS, rows
         )
@@ -397,7 +405,8 @@ def initialise_activity(
 
 
 def day_activity(res: Resources, symbols: list[str], logical_date: date) -> ActivityResult:
-    """That trading day's new orders and trades, deterministic from the seed and the date."""
+    """That trading day's new orders, trades and cash movements, deterministic from the seed,
+    the date and the books as stored; once generated, a day is never generated again."""
     result = ActivityResult(logical_date)
     account_ids = _account_ids(res.conn)
     if not account_ids:
@@ -411,10 +420,26 @@ def day_activity(res: Resources, symbols: list[str], logical_date: date) -> Acti
         result.skipped = f"no prices loaded for {logical_date}"
         return result
     rng = random.Random(f"size-{res.settings.seed}-{logical_date.isoformat()}")
-    activity = oltp.daily_activity(
-        res.settings.seed, logical_date, days, account_ids, rng.randint(*DAILY_ORDERS_RANGE)
-    )
     with res.conn, res.conn.cursor() as cur:
+        ledger_store.lock_books(cur)
+        if ledger_store.day_generated(cur, logical_date):
+            result.skipped = "the day's activity is already stored"
+            return result
+        opening = ledger_store.opening_cash(cur)
+        books = ledger.books_for_day(
+            opening,
+            ledger_store.stored_events(cur),
+            ledger_store.stored_splits(cur),
+            logical_date,
+        )
+        activity = oltp.daily_activity(
+            res.settings.seed,
+            logical_date,
+            days,
+            books,
+            opening,
+            rng.randint(*DAILY_ORDERS_RANGE),
+        )
         result.orders, result.trades = _insert_activity(cur, activity)
     return result
 

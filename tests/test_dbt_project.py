@@ -23,10 +23,28 @@ pytestmark = pytest.mark.dbt
 DAY = date(2026, 11, 24)
 NEXT_DAY = date(2026, 11, 25)
 MODELS = {
-    "staging": {"stg_stocks", "stg_accounts", "stg_orders", "stg_trades", "stg_daily_prices"},
-    "core": {"dim_stocks", "dim_accounts", "fct_orders", "fct_trades", "fct_daily_prices"},
+    "staging": {
+        "stg_stocks",
+        "stg_accounts",
+        "stg_orders",
+        "stg_trades",
+        "stg_daily_prices",
+        "stg_cash_movements",
+        "stg_stock_splits",
+    },
+    "core": {
+        "dim_stocks",
+        "dim_accounts",
+        "fct_orders",
+        "fct_trades",
+        "fct_daily_prices",
+        "fct_cash_movements",
+        "fct_position_changes",
+    },
     "mart": {
         "mart_account_summary",
+        "mart_account_daily_equity",
+        "mart_positions",
         "mart_daily_trading",
         "mart_sector_performance",
         "mart_stock_performance",
