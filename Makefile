@@ -13,13 +13,14 @@ PYTEST_ARGS ?=
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup services-up services-down services-status demo test lint bench
+.PHONY: help setup services-up services-down services-status demo test lint bench browser dashboard
 
 help:
 	@echo "make demo     set up, start local services, run the pipeline for DATE=$(DATE), show marts"
 	@echo "make test     set up and run every test (pytest: ingestion, dbt, Airflow DAG, compose)"
 	@echo "make lint     ruff + sqlfluff"
 	@echo "make airflow  the Airflow UI on http://127.0.0.1:8080 (services must be up)"
+	@echo "make dashboard  the dashboard over the marts on http://127.0.0.1:\$$DASHBOARD_PORT (8050)"
 	@echo "make services-up | services-down | services-status"
 
 $(VENV)/.synced: pyproject.toml uv.lock
@@ -44,8 +45,24 @@ services-status: setup
 demo: services-up
 	$(MAKE) --no-print-directory airflow-dag-test DATE=$(DATE)
 	$(BIN)/python scripts/show_marts.py
+	@$(BIN)/python -m data_generator.dashboard --print-address
 
-test: setup
+# The dashboard over the marts, on the warehouse `make demo` built. Ctrl-C stops it.
+dashboard: services-up
+	$(BIN)/python -m data_generator.dashboard
+
+# Debian's Chromium and its driver for the page tests: installed when missing and we are root,
+# else the page tests skip and say why.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get -o DPkg::Lock::Timeout=300 update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+			--no-install-recommends chromium chromium-driver; \
+	else echo "browser: chromium and chromium-driver are missing and this is not root:" \
+		"the page tests will skip"; fi
+
+test: setup browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup
