@@ -41,6 +41,8 @@ def create_app(settings: Settings) -> Dash:
         update_title=None,
         serve_locally=True,
         external_scripts=[PLOTLY_SCRIPT],
+        # The message page (warehouse down, marts empty) has no pickers for the callback.
+        suppress_callback_exceptions=True,
     )
     app.layout = lambda: _page(reader, settings)
 
