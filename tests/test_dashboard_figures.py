@@ -60,9 +60,9 @@ def test_sector_figure_has_one_bar_per_sector_for_return_and_volatility():
         SectorFigures("Financials", 3, Decimal("-2"), None),
     ]
     returns, volatilities = figures.sector_figure(sectors).data
-    assert list(returns.x) == list(volatilities.x) == ["Energy", "Financials"]
-    assert list(returns.y) == [1.5, -2.0]
-    assert list(volatilities.y) == [20.25, None]
+    assert list(returns.y) == list(volatilities.y) == ["Energy", "Financials"]
+    assert list(returns.x) == [1.5, -2.0]
+    assert list(volatilities.x) == [20.25, None]
 
 
 def test_activity_figure_plots_amounts_and_trade_counts_per_day():

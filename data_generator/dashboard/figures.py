@@ -58,30 +58,34 @@ def price_figure(symbol: str, bars: Sequence[PriceBar]) -> go.Figure:
 
 
 def sector_figure(sectors: Sequence[SectorFigures]) -> go.Figure:
-    """30-day return and 30-day volatility side by side, one pair of bars per sector."""
+    """30-day return and 30-day volatility side by side, one pair of bars per sector; the bars
+    run across so the sector names stay readable."""
     names = [sector.sector for sector in sectors]
     figure = go.Figure(
         [
             go.Bar(
-                x=names,
-                y=[_number(sector.avg_return_30d_pct) for sector in sectors],
+                y=names,
+                x=[_number(sector.avg_return_30d_pct) for sector in sectors],
                 name="avg 30-day return %",
+                orientation="h",
                 marker_color=RETURN_COLOUR,
             ),
             go.Bar(
-                x=names,
-                y=[_number(sector.avg_volatility_30d_pct) for sector in sectors],
+                y=names,
+                x=[_number(sector.avg_volatility_30d_pct) for sector in sectors],
                 name="avg 30-day volatility % (annualised)",
+                orientation="h",
                 marker_color=VOLATILITY_COLOUR,
             ),
         ]
     )
+    figure.update_yaxes(autorange="reversed", automargin=True)
     figure.update_layout(
         title="Sectors: return and volatility",
         barmode="group",
         margin=MARGINS,
         height=360,
-        legend={"orientation": "h", "y": -0.2},
+        legend={"orientation": "h", "y": -0.12},
     )
     return figure
 
@@ -109,8 +113,8 @@ def activity_figure(days: Sequence[TradingDay]) -> go.Figure:
         ),
         secondary_y=True,
     )
-    figure.update_yaxes(title_text="traded amount", secondary_y=False)
-    figure.update_yaxes(title_text="trades", secondary_y=True)
+    figure.update_yaxes(title_text="traded amount", rangemode="tozero", secondary_y=False)
+    figure.update_yaxes(title_text="trades", rangemode="tozero", secondary_y=True)
     figure.update_layout(
         title="Daily trading activity",
         margin=MARGINS,
