@@ -33,8 +33,7 @@ PLOTLY_SCRIPT = {"src": "/_dash-component-suites/plotly/package_data/plotly.min.
 STATUS_MARKS = {"failed": "failed", "stale": "stale"}
 
 
-def create_app(settings: Settings) -> Dash:
-    reader = WarehouseReader(settings)
+def create_app(settings: Settings, reader: WarehouseReader) -> Dash:
     app = Dash(
         __name__,
         title=TITLE,
@@ -68,6 +67,8 @@ def create_app(settings: Settings) -> Dash:
 def _page(reader: WarehouseReader, settings: Settings) -> html.Div:
     try:
         overview = reader.overview()
+        symbol = overview.stocks[0].symbol
+        bars = reader.price_history(symbol, overview.default_start, overview.as_of_date)
     except WarehouseUnavailable as exc:
         return _message_page(f"{exc}. Start it with `make services-up`, or check PGHOST/PGPORT.")
     except MartsEmpty as exc:
@@ -77,8 +78,6 @@ def _page(reader: WarehouseReader, settings: Settings) -> html.Div:
         )
     except psycopg2.Error as exc:
         return _message_page(f"The warehouse refused a query: {_one_line(exc)}")
-    symbol = overview.stocks[0].symbol
-    bars = reader.price_history(symbol, overview.default_start, overview.as_of_date)
     return html.Div(
         className="page",
         children=[

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypeVar
 
+import psycopg2
 from psycopg2.extensions import connection as Connection
 
 from data_generator.config import Settings
@@ -75,6 +76,17 @@ class WarehouseReader:
                 ("prices", symbol, start, end),
                 lambda: queries.price_history(conn, symbol, start, end),
             )
+
+    def warm_up(self) -> None:
+        """Read what the first page view shows, so that view is served from the cache. A
+        warehouse that is down or unbuilt is left for the page to explain."""
+        try:
+            overview = self.overview()
+            self.price_history(
+                overview.stocks[0].symbol, overview.default_start, overview.as_of_date
+            )
+        except (queries.WarehouseUnavailable, queries.MartsEmpty, psycopg2.Error):
+            return
 
     def _refresh_key(self, conn: Connection) -> None:
         key = queries.run_key(conn)
