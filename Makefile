@@ -29,7 +29,16 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	$(UV) sync --frozen
 	@touch $@
 
-setup: $(VENV)/.synced
+DASHBOARD_JS := data_generator/dashboard/node_modules/.package-lock.json
+
+# Plotly's basic bundle for the dashboard, from npm at the locked version, when npm is on the
+# machine; without it the dashboard serves the plotly wheel's full bundle (slower first load).
+$(DASHBOARD_JS): data_generator/dashboard/package.json data_generator/dashboard/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix data_generator/dashboard --no-audit --no-fund --loglevel=error; \
+	else echo "dashboard: npm not found, it will serve Plotly's full bundle"; fi
+
+setup: $(VENV)/.synced $(DASHBOARD_JS)
 
 services-up: setup
 	$(BIN)/fintrade services up

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pandas as pd
 import psycopg2
 import pytest
+from plotly.offline import get_plotlyjs_version
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -313,6 +314,8 @@ def test_the_page_shows_the_marts(warehouse, tmp_path):
         assert f"{latest_close:,.2f} on {latest_date}" in figures
 
         assert driver.execute_script(BARS_PER_TRACE_JS) == [sector_count, sector_count]
+        # The page's Plotly (npm's basic bundle, else the wheel's) is the one figures target.
+        assert driver.execute_script("return window.Plotly.version") == get_plotlyjs_version()
         driver.save_screenshot(str(tmp_path / "dashboard.png"))
         assert (tmp_path / "dashboard.png").stat().st_size > 10_000
         assert console_errors(driver) == []

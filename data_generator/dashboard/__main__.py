@@ -48,11 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
 
-    from data_generator.dashboard.app import create_app
+    from data_generator.dashboard.app import create_app, warm_up
     from data_generator.dashboard.source import WarehouseReader
 
     reader = WarehouseReader(settings)
-    reader.warm_up()
+    warm_up(settings, reader)
     print(f"Dashboard on {address(settings)} (Ctrl-C stops it)", flush=True)
     create_app(settings, reader).run(
         host=settings.dashboard_host, port=settings.dashboard_port, debug=False

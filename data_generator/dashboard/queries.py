@@ -165,9 +165,15 @@ def _relation_exists(conn: Connection, name: str) -> bool:
 
 
 def _can_read(conn: Connection, name: str) -> bool:
+    """Whether this login may select from `name`: the analyst role reads `mart` only."""
+    schema = name.split(".")[0]
     return (
         _relation_exists(conn, name)
-        and _fetch(conn, "select has_table_privilege(%s, 'select')", (name,))[0][0]
+        and _fetch(
+            conn,
+            "select has_schema_privilege(%s, 'usage') and has_table_privilege(%s, 'select')",
+            (schema, name),
+        )[0][0]
     )
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypeVar
 
-import psycopg2
 from psycopg2.extensions import connection as Connection
 
 from data_generator.config import Settings
@@ -67,26 +66,15 @@ class WarehouseReader:
     def overview(self) -> Overview:
         with queries.read_only_connection(self._settings) as conn:
             self._refresh_key(conn)
-            return self._cached(("overview",), lambda: _read_overview(conn))
+            return self.cached(("overview",), lambda: _read_overview(conn))
 
     def price_history(self, symbol: str, start: date, end: date) -> tuple[PriceBar, ...]:
         with queries.read_only_connection(self._settings) as conn:
             self._refresh_key(conn)
-            return self._cached(
+            return self.cached(
                 ("prices", symbol, start, end),
                 lambda: queries.price_history(conn, symbol, start, end),
             )
-
-    def warm_up(self) -> None:
-        """Read what the first page view shows, so that view is served from the cache. A
-        warehouse that is down or unbuilt is left for the page to explain."""
-        try:
-            overview = self.overview()
-            self.price_history(
-                overview.stocks[0].symbol, overview.default_start, overview.as_of_date
-            )
-        except (queries.WarehouseUnavailable, queries.MartsEmpty, psycopg2.Error):
-            return
 
     def _refresh_key(self, conn: Connection) -> None:
         key = queries.run_key(conn)
@@ -94,7 +82,8 @@ class WarehouseReader:
             if key != self._key:
                 self._key, self._cache = key, {}
 
-    def _cached(self, entry: tuple, read: Callable[[], T]) -> T:
+    def cached(self, entry: tuple, read: Callable[[], T]) -> T:
+        """`read()`'s result, computed once per run key (callers refresh the key first)."""
         with self._lock:
             if entry in self._cache:
                 return self._cache[entry]  # type: ignore[return-value]
