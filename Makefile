@@ -34,9 +34,10 @@ DASHBOARD_JS := data_generator/dashboard/node_modules/.package-lock.json
 # Plotly's basic bundle for the dashboard, from npm at the locked version, when npm is on the
 # machine; without it the dashboard serves the plotly wheel's full bundle (slower first load).
 $(DASHBOARD_JS): data_generator/dashboard/package.json data_generator/dashboard/package-lock.json
-	@if command -v npm >/dev/null 2>&1; then \
-		npm ci --prefix data_generator/dashboard --no-audit --no-fund --loglevel=error; \
-	else echo "dashboard: npm not found, it will serve Plotly's full bundle"; fi
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "dashboard: npm not found, it will serve Plotly's full bundle"; \
+	elif ! npm ci --prefix data_generator/dashboard --no-audit --no-fund --loglevel=error; then \
+		echo "dashboard: npm ci failed, it will serve Plotly's full bundle"; fi
 
 setup: $(VENV)/.synced $(DASHBOARD_JS)
 
