@@ -91,15 +91,18 @@ def sector_figure(sectors: Sequence[SectorFigures]) -> go.Figure:
 
 
 def activity_figure(days: Sequence[TradingDay]) -> go.Figure:
-    """Traded amount per day (bars) with the number of trades (line) on its own axis."""
+    """Traded amount per day (a filled area: one shape however many years, where bars would be
+    a thousand) with the number of trades (line) on its own axis."""
     dates = [day.trading_date.isoformat() for day in days]
     figure = make_subplots(specs=[[{"secondary_y": True}]])
     figure.add_trace(
-        go.Bar(
+        go.Scatter(
             x=dates,
             y=[_number(day.traded_amount) for day in days],
             name="traded amount",
-            marker_color=PRICE_COLOUR,
+            mode="lines",
+            fill="tozeroy",
+            line={"color": PRICE_COLOUR, "width": 1},
         ),
         secondary_y=False,
     )
