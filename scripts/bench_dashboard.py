@@ -2,7 +2,8 @@
 every chart is drawn, in a fresh browser profile on a freshly started server (which fills its
 cache before it serves), and again in the same browser (its script cache warm), at the demo size
 (15 symbols x 1 year) and at 500 symbols x 5 years. The machine's load average is printed beside
-the figures: on a shared machine it explains most of their spread.
+the figures, with the browser's CPU seconds for each load: on a shared machine wall time
+stretches with the load, CPU time much less.
 
 Each size gets its own throwaway database and bucket, filled by the pipeline itself (synthetic
 prices through the loader, Faker OLTP) and built by dbt; the dashboard runs as a child process.
@@ -30,7 +31,12 @@ from data_generator import pipeline, services, transform
 from data_generator.config import Settings, load_settings
 from data_generator.universe import synthetic_stocks
 from data_generator.warehouse import drop_database
-from tests.browser import chromium, dashboard_server, load_until_charts_drawn
+from tests.browser import (
+    browser_cpu_seconds,
+    chromium,
+    dashboard_server,
+    load_until_charts_drawn,
+)
 
 DAY = date(2026, 11, 25)
 LOADS = 3
@@ -67,7 +73,11 @@ def bench(symbols: int, years: int, keep: bool) -> dict[str, float]:
             dashboard_server(environ(settings), Path(logs)) as address,
             chromium() as driver,
         ):
-            loads = [load_until_charts_drawn(driver, address) for _ in range(LOADS)]
+            loads, cpu = [], []
+            for _ in range(LOADS):
+                cpu_before = browser_cpu_seconds(driver)
+                loads.append(load_until_charts_drawn(driver, address))
+                cpu.append(browser_cpu_seconds(driver) - cpu_before)
             load_average = os.getloadavg()[0]
     finally:
         if keep:
@@ -78,7 +88,9 @@ def bench(symbols: int, years: int, keep: bool) -> dict[str, float]:
     return {
         "build": build_seconds,
         "first": loads[0],
+        "first_cpu": cpu[0],
         "cached": min(loads[1:]),
+        "cached_cpu": min(cpu[1:]),
         "load": load_average,
     }
 
@@ -89,15 +101,15 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     args = parser.parse_args()
     print(
-        f"{'symbols':>8} {'years':>5} {'build s':>8} {'first load ms':>14} {'cached ms':>10}"
-        f" {'load avg':>9}"
+        f"{'symbols':>8} {'years':>5} {'build s':>8} {'first load ms':>14} {'cpu s':>6}"
+        f" {'again ms':>9} {'cpu s':>6} {'load avg':>9}"
     )
     for size in args.sizes:
         symbols, years = (int(part) for part in size.split("x"))
         f = bench(symbols, years, args.keep)
         print(
-            f"{symbols:>8} {years:>5} {f['build']:>8.1f} {f['first']:>14.0f} {f['cached']:>10.0f}"
-            f" {f['load']:>9.1f}"
+            f"{symbols:>8} {years:>5} {f['build']:>8.1f} {f['first']:>14.0f}"
+            f" {f['first_cpu']:>6.2f} {f['cached']:>9.0f} {f['cached_cpu']:>6.2f} {f['load']:>9.1f}"
         )
 
 

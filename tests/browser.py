@@ -138,5 +138,21 @@ def load_until_charts_drawn(driver: WebDriver, address: str, timeout: float = 30
     return float(driver.execute_script("return performance.now()"))
 
 
+def browser_cpu_seconds(driver: WebDriver) -> float:
+    """CPU time (user + system) used so far by the browser's processes, all descendants of the
+    chromedriver this driver started: on a shared machine a steadier figure than wall time."""
+    ticks, pending = 0, [driver.service.process.pid]
+    while pending:
+        pid = pending.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, IndexError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def console_errors(driver: WebDriver) -> list[str]:
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
