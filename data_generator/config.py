@@ -61,6 +61,12 @@ class Settings:
 
     local_state_dir: Path = LOCAL_STATE_DIR
 
+    # The dashboard reads the same warehouse, as its own (read-only) login when one is set.
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = 8050
+    dashboard_pg_user: str | None = None
+    dashboard_pg_password: str | None = field(default=None, repr=False)
+
     @property
     def uses_local_s3(self) -> bool:
         """True when the user pointed at no S3 endpoint, so the project runs its own server."""
@@ -194,4 +200,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         aws_secret_access_key=_optional(env, "AWS_SECRET_ACCESS_KEY"),
         aws_region=_optional(env, "AWS_DEFAULT_REGION") or Settings.aws_region,
         local_state_dir=Path(_optional(env, "FINTRADE_STATE_DIR") or LOCAL_STATE_DIR),
+        dashboard_host=_optional(env, "DASHBOARD_HOST") or Settings.dashboard_host,
+        dashboard_port=_positive_int(env, "DASHBOARD_PORT", Settings.dashboard_port),
+        dashboard_pg_user=_optional(env, "DASHBOARD_PGUSER"),
+        dashboard_pg_password=_optional(env, "DASHBOARD_PGPASSWORD"),
     )
