@@ -14,6 +14,9 @@ RAW_TABLES = {
     "daily_prices",
     "rejected_prices",
     "ingest_runs",
+    "stock_splits",
+    "dividends",
+    "rejected_actions",
 }
 
 
