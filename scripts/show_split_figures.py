@@ -99,7 +99,7 @@ def main() -> None:
                 )
                 row = cur.fetchone()
             conn.close()
-            print(f"{as_of}  " + " ".join(f"{str(v):>18}" for v in row))
+            print(f"{as_of}  " + " ".join(f"{v!s:>18}" for v in row))
     finally:
         drop_database(settings)
 

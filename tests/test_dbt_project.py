@@ -103,6 +103,7 @@ def restated_warehouse(base_settings, s3_server, tmp_path_factory) -> Iterator[d
             price_source="alphavantage",
             alpha_vantage_api_key="dbt-test-key",
             alpha_vantage_base_url=stub.base_url,
+            alpha_vantage_daily_budget=100,  # two days of 15 symbols on one UTC day
         )
         symbols = [stock.symbol for stock in STOCKS]
         serve_day(stub, symbols, DAY)
