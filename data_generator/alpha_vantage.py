@@ -1,10 +1,12 @@
-"""Client for Alpha Vantage's TIME_SERIES_DAILY: one symbol per call, the reply body kept as is.
+"""Client for Alpha Vantage's TIME_SERIES_DAILY, SPLITS and DIVIDENDS: one symbol per call, the
+reply body kept as is.
 
 Alpha Vantage answers almost every failure with HTTP 200 and a JSON notice instead of data, so
 the client reads each reply and decides what it means for the run: a throttle is waited out, the
 daily quota stops all further calls, a premium-only `outputsize` falls back to `compact`, a bad
 key stops the run, a bad symbol fails only that symbol, and network trouble is retried with
-exponential backoff. Pacing keeps the calls under the free key's per-minute allowance.
+exponential backoff. Pacing keeps the calls under the free key's per-minute allowance, and an
+optional call gate (the run's daily budget) is asked before every request, retries included.
 
 The key only works as a query parameter, so it is part of every URL `requests` and `urllib3`
 put in their exception texts and debug logs, and the daily-limit notice echoes it back. Every
@@ -19,6 +21,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from enum import Enum
 from urllib.parse import quote_plus
 
@@ -36,6 +39,10 @@ from data_generator.config import Settings
 logger = logging.getLogger(__name__)
 
 DAILY_SERIES_KEY = "Time Series (Daily)"
+DAILY_SERIES_FUNCTION = "TIME_SERIES_DAILY"
+# Corporate-action functions and the key their data replies carry.
+ACTION_FUNCTIONS = ("SPLITS", "DIVIDENDS")
+ACTION_DATA_KEY = "data"
 REDACTED = "***"
 # The longest single backoff sleep; beyond a minute every Alpha Vantage window has reset.
 MAX_BACKOFF_SECONDS = 60.0
@@ -55,6 +62,14 @@ class InvalidApiKeyError(AlphaVantageError):
 
 class DailyLimitError(AlphaVantageError):
     """The key's daily quota is used up: any further call today only repeats this reply."""
+
+
+class CallBudgetSpentError(DailyLimitError):
+    """The run's daily call budget (ALPHA_VANTAGE_DAILY_BUDGET) is spent: no call was made."""
+
+
+# Asked before every request with (symbol, function); False refuses the call.
+CallGate = Callable[[str, str], bool]
 
 
 class SymbolFetchError(AlphaVantageError):
@@ -114,9 +129,11 @@ def _mask_keys_in_http_stack_logs() -> None:
             http_logger.addFilter(_URL_KEY_FILTER)
 
 
-def _classify(payload: dict[str, object]) -> tuple[_ReplyKind, str]:
+def _classify(payload: dict[str, object], function: str) -> tuple[_ReplyKind, str]:
     """Name what a parsed reply means, with the notice text that says so."""
-    if isinstance(payload.get(DAILY_SERIES_KEY), dict):
+    if function == DAILY_SERIES_FUNCTION and isinstance(payload.get(DAILY_SERIES_KEY), dict):
+        return _ReplyKind.DATA, ""
+    if function in ACTION_FUNCTIONS and isinstance(payload.get(ACTION_DATA_KEY), list):
         return _ReplyKind.DATA, ""
     error = payload.get("Error Message")
     if isinstance(error, str):
@@ -163,7 +180,14 @@ class AlphaVantageClient:
     It is meant for one thread: the pacing clock is not locked.
     """
 
-    def __init__(self, settings: Settings, session: requests.Session | None = None) -> None:
+    name = "alphavantage"
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: requests.Session | None = None,
+        call_gate: CallGate | None = None,
+    ) -> None:
         if not settings.alpha_vantage_api_key:
             raise InvalidApiKeyError("ALPHA_VANTAGE_API_KEY is not set")
         self._api_key = settings.alpha_vantage_api_key
@@ -174,6 +198,7 @@ class AlphaVantageClient:
         self._min_interval = 60.0 / settings.alpha_vantage_calls_per_minute
         self._last_call_at: float | None = None
         self._session = session or requests.Session()
+        self._call_gate = call_gate
         self._retrying = Retrying(
             stop=stop_after_attempt(self._max_attempts),
             wait=wait_exponential(
@@ -189,22 +214,31 @@ class AlphaVantageClient:
 
     def fetch_daily(self, symbol: str) -> bytes:
         """The data reply for `symbol` exactly as received, or one of the module's errors."""
+        return self._fetch(symbol, DAILY_SERIES_FUNCTION)
+
+    def fetch_corporate_actions(self, symbol: str, function: str) -> bytes:
+        """The SPLITS or DIVIDENDS reply for `symbol` as received, with the same reply handling."""
+        if function not in ACTION_FUNCTIONS:
+            raise ValueError(f"not a corporate-action function: {function}")
+        return self._fetch(symbol, function)
+
+    def _fetch(self, symbol: str, function: str) -> bytes:
         if self.daily_limit_reached:
             raise DailyLimitError(
                 f"{symbol}: not requested, the Alpha Vantage daily limit was reached earlier "
                 "in this run"
             )
         try:
-            return self._retrying(self._fetch_once, symbol)
+            return self._retrying(self._fetch_once, symbol, function)
         except _RetryableReply as exhausted:
             reason = str(exhausted)
         raise SymbolFetchError(f"{symbol}: gave up after {self._max_attempts} attempts: {reason}")
 
-    def _fetch_once(self, symbol: str) -> bytes:
+    def _fetch_once(self, symbol: str, function: str) -> bytes:
         """One attempt: a call, and a second one at once if `full` turns out to be premium."""
         while True:
-            body = self._get(symbol)
-            kind, notice = _classify(self._parse(body))
+            body = self._get(symbol, function)
+            kind, notice = _classify(self._parse(body), function)
             if kind is _ReplyKind.DATA:
                 return body
             if kind is _ReplyKind.PREMIUM_ONLY and self._outputsize == "full":
@@ -227,16 +261,18 @@ class AlphaVantageClient:
         self.notices.append(notice)
         logger.warning(notice)
 
-    def _get(self, symbol: str) -> bytes:
+    def _get(self, symbol: str, function: str) -> bytes:
         """One paced HTTP call; anything but a complete HTTP 200 body is a retryable failure."""
+        if self._call_gate is not None and not self._call_gate(symbol, function):
+            self.daily_limit_reached = True
+            raise CallBudgetSpentError(
+                f"{symbol}: not requested, the daily call budget (ALPHA_VANTAGE_DAILY_BUDGET) "
+                "is spent"
+            )
         self._wait_for_slot()
-        params = {
-            "function": "TIME_SERIES_DAILY",
-            "symbol": symbol,
-            "outputsize": self._outputsize,
-            "datatype": "json",
-            "apikey": self._api_key,
-        }
+        params = {"function": function, "symbol": symbol, "apikey": self._api_key}
+        if function == DAILY_SERIES_FUNCTION:
+            params |= {"outputsize": self._outputsize, "datatype": "json"}
         failure: str | None = None
         try:
             response = self._session.get(self._base_url, params=params, timeout=self._timeout)

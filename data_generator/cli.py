@@ -152,6 +152,8 @@ def _ingest(
             )
         finally:
             progress.close()
+    if report.actions is not None:
+        print(report.actions.summary())
     if report.history is not None:
         print(report.history.summary().replace("OLTP activity", "OLTP history"))
     print(report.activity.summary())
@@ -173,6 +175,8 @@ def _finish_ingest(report: pipeline.IngestReport) -> None:
         print(f"stale (daily API limit, kept the lake's latest data): {', '.join(report.stale)}")
     if report.failed:
         raise CommandFailed(f"symbols failed: {', '.join(report.failed)}")
+    if report.actions is not None and report.actions.failed:
+        raise CommandFailed(f"corporate actions failed: {', '.join(report.actions.failed)}")
 
 
 def cmd_init(args: argparse.Namespace) -> None:

@@ -40,6 +40,7 @@ class Settings:
     alpha_vantage_backoff_seconds: float = 2.0
     alpha_vantage_calls_per_minute: int = 5
     alpha_vantage_timeout_seconds: float = 30.0
+    alpha_vantage_daily_budget: int = 25
     price_source: str = "synthetic"
     symbols: tuple[str, ...] | None = None
     seed: int = 42
@@ -180,6 +181,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         alpha_vantage_timeout_seconds=_non_negative_float(
             env, "ALPHA_VANTAGE_TIMEOUT_SECONDS", Settings.alpha_vantage_timeout_seconds
+        ),
+        alpha_vantage_daily_budget=_positive_int(
+            env, "ALPHA_VANTAGE_DAILY_BUDGET", Settings.alpha_vantage_daily_budget
         ),
         price_source=price_source,
         symbols=parse_symbols(env.get("FINTRADE_SYMBOLS")),

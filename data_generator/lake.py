@@ -25,6 +25,11 @@ _SNAPSHOT_KEY = re.compile(
     r"raw/parquet/symbol=(?P<symbol>[^/]+)/date=(?P<date>\d{4}-\d{2}-\d{2})\.parquet$"
 )
 
+ACTION_SNAPSHOT_KEY = re.compile(
+    r"raw/actions/parquet/(?P<dataset>[^/]+)/symbol=(?P<symbol>[^/]+)/"
+    r"date=(?P<date>\d{4}-\d{2}-\d{2})\.parquet$"
+)
+
 
 def json_key(symbol: str, day: date) -> str:
     return f"raw/json/symbol={symbol}/date={day.isoformat()}.json"
@@ -32,6 +37,20 @@ def json_key(symbol: str, day: date) -> str:
 
 def parquet_key(symbol: str, day: date) -> str:
     return f"raw/parquet/symbol={symbol}/date={day.isoformat()}.parquet"
+
+
+def action_json_key(dataset: str, symbol: str, day: date) -> str:
+    """Corporate actions sit under `raw/actions/`, beside (never inside) the price prefixes, so
+    `snapshot_symbols` cannot mistake a dataset for a price symbol."""
+    return f"raw/actions/json/{dataset}/symbol={symbol}/date={day.isoformat()}.json"
+
+
+def action_parquet_key(dataset: str, symbol: str, day: date) -> str:
+    return f"raw/actions/parquet/{dataset}/symbol={symbol}/date={day.isoformat()}.parquet"
+
+
+def action_parquet_prefix(dataset: str) -> str:
+    return f"raw/actions/parquet/{dataset}/"
 
 
 class LakeError(RuntimeError):
@@ -112,11 +131,18 @@ class Lake:
         pq.write_table(table, buffer, compression="zstd")
         return self.put_once(key, buffer.getvalue(), "application/vnd.apache.parquet")
 
-    def get_table(self, key: str) -> pa.Table:
+    def get_table(self, key: str, schema: pa.Schema = ARROW_SCHEMA) -> pa.Table:
         body = self.get(key)
         if body is None:
             raise LakeError(f"missing s3://{self.bucket}/{key}")
-        return pq.read_table(io.BytesIO(body), schema=ARROW_SCHEMA)
+        return pq.read_table(io.BytesIO(body), schema=schema)
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under `prefix`, sorted."""
+        keys = []
+        for page in self._pages(Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        return sorted(keys)
 
     def _pages(self, **kwargs) -> Iterator[dict]:
         try:

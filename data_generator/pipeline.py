@@ -16,12 +16,19 @@ from datetime import UTC, date, datetime, timedelta
 
 from data_generator import lake as lake_keys
 from data_generator import ledger, ledger_store, oltp
+from data_generator.actions_step import (
+    ActionReplayResult,
+    ActionsReport,
+    ingest_actions_with,
+    replay_actions,
+)
 from data_generator.alpha_vantage import (
     AlphaVantageClient,
     AlphaVantageError,
     DailyLimitError,
     InvalidApiKeyError,
 )
+from data_generator.call_budget import CallBudget
 from data_generator.config import Settings, load_settings
 from data_generator.lake import Lake, LakeError
 from data_generator.prices import ReplyFormatError, bars_to_table, parse_daily_reply, table_to_bars
@@ -98,6 +105,7 @@ class IngestReport:
     history: ActivityResult | None = None
     activity: ActivityResult | None = None
     notices: list[str] = field(default_factory=list)
+    actions: ActionsReport | None = None
 
     @property
     def failed(self) -> list[str]:
@@ -123,9 +131,11 @@ def load_run_settings() -> Settings:
     return local_s3_settings(load_settings())
 
 
-def make_price_source(settings: Settings, logical_date: date, stocks: tuple[Stock, ...] = ()):
+def make_price_source(
+    settings: Settings, logical_date: date, stocks: tuple[Stock, ...] = (), call_gate=None
+):
     if settings.price_source == "alphavantage":
-        return AlphaVantageClient(settings)
+        return AlphaVantageClient(settings, call_gate=call_gate)
     # The sector picks the synthetic profile, so a source opened for one symbol (an Airflow
     # task) still knows every stock of the universe file.
     return SyntheticPriceSource(
@@ -150,7 +160,12 @@ def open_resources(
             settings=settings,
             conn=conn,
             lake=Lake.from_settings(settings),
-            source=make_price_source(settings, logical_date, stocks),
+            source=make_price_source(
+                settings,
+                logical_date,
+                stocks,
+                call_gate=CallBudget(conn, settings.alpha_vantage_daily_budget, logical_date),
+            ),
         )
     finally:
         conn.close()
@@ -339,6 +354,13 @@ def ingest_prices(
     return results
 
 
+def ingest_actions(settings: Settings, logical_date: date) -> ActionsReport:
+    """The scheduled corporate-actions step, after every symbol's prices (see `actions_step`)."""
+    symbols = [s.symbol for s in select_stocks(settings.symbols)]
+    with open_resources(settings, logical_date) as res:
+        return ingest_actions_with(res.conn, res.lake, res.source, symbols, logical_date)
+
+
 # --- OLTP -----------------------------------------------------------------------------------
 
 
@@ -503,9 +525,10 @@ def replay_symbol(conn: Connection, lake: Lake, symbol: str, since: date | None)
 def replay(
     settings: Settings,
     since: date | None,
-    on_symbol: Callable[[ReplayResult], None] = lambda result: None,
+    on_symbol: Callable[[ReplayResult | ActionReplayResult], None] = lambda result: None,
 ) -> list[ReplayResult]:
-    """`fintrade replay`: every symbol the lake holds (those of `settings.symbols` if set)."""
+    """`fintrade replay`: every symbol the lake holds (those of `settings.symbols` if set), then
+    their corporate actions (whole lists per snapshot, so `since` does not apply to them)."""
     lake = Lake.from_settings(settings)
     symbols = [s for s in lake.snapshot_symbols() if not settings.symbols or s in settings.symbols]
     conn = connect(settings)
@@ -515,6 +538,8 @@ def replay(
         for symbol in symbols:
             results.append(replay_symbol(conn, lake, symbol, since))
             on_symbol(results[-1])
+        for action_result in replay_actions(conn, lake, settings.symbols):
+            on_symbol(action_result)
     finally:
         conn.close()
     return results
@@ -533,7 +558,8 @@ def ingest_day(
     orders: int = DEFAULT_ORDERS,
     on_symbol: Callable[[SymbolResult], None] = lambda result: None,
 ) -> IngestReport:
-    """What `fintrade init`/`ingest` do: prepare, every symbol's prices, then the OLTP activity.
+    """What `fintrade init`/`ingest` do: prepare, every symbol's prices, corporate actions as the
+    day's call budget allows, then the OLTP activity.
 
     With `initialise`, accounts and the order history are made first (once); without it a
     database that has no accounts yet gets its prices and no activity.
@@ -541,7 +567,8 @@ def ingest_day(
     prepare_resources(res, stocks)
     symbols = [stock.symbol for stock in stocks]
     results = ingest_prices(res, symbols, logical_date, on_symbol)
-    report = IngestReport(logical_date, results, notices=list(res.source.notices))
+    actions = ingest_actions_with(res.conn, res.lake, res.source, symbols, logical_date)
+    report = IngestReport(logical_date, results, notices=list(res.source.notices), actions=actions)
     if initialise:
         report.history = initialise_activity(res, symbols, logical_date, accounts, orders)
     report.activity = day_activity(res, symbols, logical_date)

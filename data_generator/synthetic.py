@@ -2,7 +2,9 @@
 
 Prices follow geometric Brownian motion from a fixed epoch, one random stream per (seed, symbol),
 so the bar for a given day is the same whichever run date asks for it: a daily run never
-"restates" history by accident, and back-fills agree with the original loads.
+"restates" history by accident, and back-fills agree with the original loads. Bars are as traded:
+before each scheduled split prices are that many times higher and volumes that many times lower
+(see `synthetic_actions`), and the same schedule answers SPLITS and DIVIDENDS.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import json
 import zlib
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import lru_cache
 
 import numpy as np
 
+from data_generator import synthetic_actions
 from data_generator.trading_calendar import trading_days
 from data_generator.universe import Stock
 
@@ -63,6 +67,9 @@ def _price_path(
     highs = np.maximum(opens, closes) * (1.0 + upper_wick)
     lows = np.minimum(opens, closes) * (1.0 - lower_wick)
     volumes = np.maximum(1, (base_volume * np.exp(0.35 * draws[:, 4])).astype(np.int64))
+    scales = np.array([float(synthetic_actions.split_scale(stock.symbol, day)) for day in days])
+    opens, highs, lows, closes = (prices * scales for prices in (opens, highs, lows, closes))
+    volumes = np.maximum(1, volumes // scales.astype(np.int64))
     # Rounding is monotonic, so low <= open, close <= high survives it.
     return tuple(
         (day, f"{o:.4f}", f"{h:.4f}", f"{lo:.4f}", f"{c:.4f}", int(v))
@@ -114,3 +121,18 @@ class SyntheticPriceSource:
             "Time Series (Daily)": series,
         }
         return json.dumps(body, indent=4).encode()
+
+    def fetch_corporate_actions(self, symbol: str, function: str) -> bytes:
+        """The SPLITS or DIVIDENDS body Alpha Vantage would send for `symbol` on the run date."""
+        if function == "SPLITS":
+            return synthetic_actions.splits_body(symbol, self._as_of)
+        path = _price_path(self._seed, self._stock(symbol), self._as_of)
+        closes = {bar[0]: Decimal(bar[4]) for bar in path}
+        days = [bar[0] for bar in path]
+        dividends = []
+        for ex_date in synthetic_actions.ex_dividend_dates(symbol, days[0], self._as_of):
+            earlier = [day for day in days if day < ex_date]
+            if earlier:
+                amount = synthetic_actions.dividend_amount(symbol, closes[earlier[-1]])
+                dividends.append((ex_date, amount))
+        return synthetic_actions.dividends_body(symbol, dividends)

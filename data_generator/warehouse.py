@@ -256,15 +256,26 @@ def record_ingest_run(
     rows_rejected: int,
     error: str | None,
     started_at: datetime,
+    dataset: str = "prices",
 ) -> None:
     with conn, conn.cursor() as cur:
         cur.execute(
             """
             insert into raw.ingest_runs (logical_date, symbol, source, status, rows_loaded,
-                                         rows_rejected, error, started_at, finished_at)
-            values (%s, %s, %s, %s, %s, %s, %s, %s, now())
+                                         rows_rejected, error, started_at, finished_at, dataset)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, now(), %s)
             """,
-            (logical_date, symbol, source, status, rows_loaded, rows_rejected, error, started_at),
+            (
+                logical_date,
+                symbol,
+                source,
+                status,
+                rows_loaded,
+                rows_rejected,
+                error,
+                started_at,
+                dataset,
+            ),
         )
 
 

@@ -13,7 +13,7 @@ from data_generator.warehouse import connect
 QUERIES = {
     "mart.mart_stock_performance (top 5 by 30-day return)": """
         select symbol, sector, latest_price_date, latest_close_price, return_1d_pct,
-               return_30d_pct, return_ytd_pct, volatility_1y_pct
+               return_30d_pct, total_return_30d_pct, return_ytd_pct, volatility_1y_pct
         from mart.mart_stock_performance
         order by return_30d_pct desc nulls last, symbol
         limit 5

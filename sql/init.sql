@@ -124,6 +124,35 @@ create table if not exists raw.cash_movements (
 -- The commission booked on each trade.
 alter table raw.trades add column if not exists fee_amount numeric(18, 2) not null default 0;
 
+-- Corporate actions (Alpha Vantage SPLITS and DIVIDENDS, or the synthetic schedule).
+-- split_factor = new shares per old share (10 for 10-for-1); prices from effective_date on are
+-- post-split. Dividend amounts are per share as traded on the ex-dividend date.
+alter table raw.ingest_runs add column if not exists dataset text not null default 'prices';
+
+create table if not exists raw.dividends (
+    symbol           text not null,
+    ex_dividend_date date not null,
+    amount           numeric(18, 6) not null,
+    declaration_date date,
+    record_date      date,
+    payment_date     date,
+    source           text not null,
+    lake_key         text not null,
+    loaded_at        timestamptz not null default now(),
+    primary key (symbol, ex_dividend_date)
+);
+
+create table if not exists raw.rejected_actions (
+    dataset     text not null,
+    symbol      text not null,
+    action_date text,
+    reason      text not null,
+    payload     jsonb,
+    lake_key    text not null,
+    rejected_at timestamptz not null default now(),
+    unique nulls not distinct (lake_key, action_date, reason)
+);
+
 create table if not exists raw.stock_splits (
     symbol         text not null,
     effective_date date not null,

@@ -1,8 +1,9 @@
 """A real HTTP server on 127.0.0.1 that answers like Alpha Vantage's `/query` endpoint.
 
-Tests drive the client over real sockets: each symbol has a queue of scripted replies (status,
-body, delay, a cut-short body or a dropped connection) and a default reply once the queue is
-empty, and every request is recorded so a test can count the calls the client made.
+Tests drive the client over real sockets: each symbol and function (TIME_SERIES_DAILY unless a
+test names SPLITS or DIVIDENDS) has a queue of scripted replies (status, body, delay, a cut-short
+body or a dropped connection) and a default reply once the queue is empty, and every request is
+recorded so a test can count the calls the client made. Corporate actions default to empty lists.
 
 Run standalone for tests that start other processes (the Airflow DAG test):
 
@@ -31,6 +32,8 @@ from types import FrameType
 from urllib.parse import parse_qs, urlsplit
 
 QUERY_PATH = "/query"
+DAILY_FUNCTION = "TIME_SERIES_DAILY"
+ACTION_FUNCTIONS = ("SPLITS", "DIVIDENDS")
 STANDARD_SERIES_DAYS = 30
 # How often the serving loop checks for shutdown; the default half second slows every test.
 SHUTDOWN_POLL_SECONDS = 0.05
@@ -102,6 +105,22 @@ def data_body(symbol: str, bars: Mapping[date | str, Bar], output_size: str = "C
         "5. Time Zone": "US/Eastern",
     }
     return _json_bytes({"Meta Data": meta, "Time Series (Daily)": series})
+
+
+def splits_body(symbol: str, splits: Iterable[tuple[date | str, Price]]) -> bytes:
+    """A SPLITS reply: (effective date, factor) pairs, newest first as the API sends them."""
+    data = [
+        {"effective_date": str(day), "split_factor": _price_text(factor)}
+        for day, factor in sorted(splits, key=lambda pair: str(pair[0]), reverse=True)
+    ]
+    return _json_bytes({"symbol": symbol, "data": data})
+
+
+def dividends_body(symbol: str, dividends: Iterable[Mapping[str, object]]) -> bytes:
+    """A DIVIDENDS reply from entries with the API's field names; missing dates become "None"."""
+    fields = ("ex_dividend_date", "declaration_date", "record_date", "payment_date", "amount")
+    data = [{name: str(entry.get(name, "None")) for name in fields} for entry in dividends]
+    return _json_bytes({"symbol": symbol, "data": data})
 
 
 def per_minute_note_body() -> bytes:
@@ -279,8 +298,8 @@ class AlphaVantageStub:
         self._port = port
         self._error_symbols = {symbol.upper() for symbol in error_symbols}
         self._series_end = series_end
-        self._queues: defaultdict[str | None, deque[StubReply]] = defaultdict(deque)
-        self._defaults: dict[str | None, StubReply] = {}
+        self._queues: defaultdict[tuple[str | None, str], deque[StubReply]] = defaultdict(deque)
+        self._defaults: dict[tuple[str | None, str], StubReply] = {}
         self._requests: list[StubRequest] = []
         self._lock = threading.Lock()
         self._server: _StubHTTPServer | None = None
@@ -322,15 +341,15 @@ class AlphaVantageStub:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}{QUERY_PATH}"
 
-    def enqueue(self, symbol: str, *replies: StubReply) -> None:
-        """Answer the next requests for `symbol` with `replies`, in order."""
+    def enqueue(self, symbol: str, *replies: StubReply, function: str = DAILY_FUNCTION) -> None:
+        """Answer the next requests of `function` for `symbol` with `replies`, in order."""
         with self._lock:
-            self._queues[symbol].extend(replies)
+            self._queues[(symbol, function)].extend(replies)
 
-    def set_default(self, symbol: str, reply: StubReply) -> None:
-        """Answer `symbol` with `reply` whenever its queue is empty."""
+    def set_default(self, symbol: str, reply: StubReply, function: str = DAILY_FUNCTION) -> None:
+        """Answer `function` for `symbol` with `reply` whenever its queue is empty."""
         with self._lock:
-            self._defaults[symbol] = reply
+            self._defaults[(symbol, function)] = reply
 
     @property
     def requests(self) -> list[StubRequest]:
@@ -340,14 +359,18 @@ class AlphaVantageStub:
     def requests_for(self, symbol: str) -> list[StubRequest]:
         return [request for request in self.requests if request.symbol == symbol]
 
+    def requests_of(self, function: str = DAILY_FUNCTION) -> list[StubRequest]:
+        return [request for request in self.requests if request.function == function]
+
     def reply_to(self, request: StubRequest) -> StubReply:
         with self._lock:
             self._requests.append(request)
-            queue = self._queues[request.symbol]
+            key = (request.symbol, request.function or "")
+            queue = self._queues[key]
             if queue:
                 return queue.popleft()
-            if request.symbol in self._defaults:
-                return self._defaults[request.symbol]
+            if key in self._defaults:
+                return self._defaults[key]
         return self._standard_reply(request)
 
     def _standard_reply(self, request: StubRequest) -> StubReply:
@@ -355,10 +378,11 @@ class AlphaVantageStub:
         if not request.apikey:
             return StubReply(body=invalid_key_body())
         symbol = request.symbol
-        if request.function != "TIME_SERIES_DAILY" or not symbol:
-            return invalid_call_reply()
-        if symbol.upper() in self._error_symbols:
-            return invalid_call_reply()
+        known = (DAILY_FUNCTION, *ACTION_FUNCTIONS)
+        if request.function not in known or not symbol or symbol.upper() in self._error_symbols:
+            return StubReply(body=error_message_body(request.function or ""))
+        if request.function in ACTION_FUNCTIONS:
+            return StubReply(body=_json_bytes({"symbol": symbol, "data": []}))
         end = self._series_end or date.today()
         return StubReply(body=data_body(symbol, standard_bars(symbol, end)))
 

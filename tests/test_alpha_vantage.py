@@ -13,6 +13,7 @@ import pytest
 
 from data_generator.alpha_vantage import (
     AlphaVantageClient,
+    CallBudgetSpentError,
     DailyLimitError,
     InvalidApiKeyError,
     SymbolFetchError,
@@ -31,6 +32,7 @@ from tests.alpha_vantage_stub import (
     invalid_key_body,
     per_minute_note_body,
     premium_body,
+    splits_body,
 )
 
 API_KEY = "AVTESTKEY7Q4Z9X"
@@ -309,3 +311,63 @@ def test_standalone_stub_serves_data_and_the_chosen_errors():
 
     assert body.count(b'"4. close"') == 30
     assert server.returncode == 0
+
+
+def test_corporate_actions_get_the_same_reply_handling(alpha_vantage_stub: AlphaVantageStub):
+    splits = splits_body("AAPL", [("2020-08-31", "4.0000")])
+    alpha_vantage_stub.enqueue(
+        "AAPL",
+        StubReply(body=burst_information_body()),
+        StubReply(status=503),
+        StubReply(body=splits),
+        function="SPLITS",
+    )
+    alpha_vantage_stub.enqueue("AAPL", StubReply(body=error_message_body()), function="DIVIDENDS")
+    alpha_vantage_stub.enqueue(
+        "MSFT",
+        StubReply(body=lambda request: daily_limit_body(request.apikey or "")),
+        function="DIVIDENDS",
+    )
+    client = client_for(alpha_vantage_stub)
+
+    assert client.fetch_corporate_actions("AAPL", "SPLITS") == splits
+    with pytest.raises(SymbolFetchError):
+        client.fetch_corporate_actions("AAPL", "DIVIDENDS")
+    with pytest.raises(DailyLimitError) as limit:
+        client.fetch_corporate_actions("MSFT", "DIVIDENDS")
+    assert API_KEY not in str(limit.value)
+    with pytest.raises(DailyLimitError):
+        client.fetch_daily("JPM")
+
+    requests = alpha_vantage_stub.requests
+    assert [(r.symbol, r.function) for r in requests] == [
+        ("AAPL", "SPLITS"),
+        ("AAPL", "SPLITS"),
+        ("AAPL", "SPLITS"),
+        ("AAPL", "DIVIDENDS"),
+        ("MSFT", "DIVIDENDS"),
+    ]
+    assert all(r.outputsize is None for r in requests)
+
+
+def test_call_gate_refusal_makes_no_request(alpha_vantage_stub: AlphaVantageStub):
+    granted: list[tuple[str, str]] = []
+
+    def gate(symbol: str, function: str) -> bool:
+        granted.append((symbol, function))
+        return len(granted) <= 1
+
+    settings = Settings(
+        alpha_vantage_api_key=API_KEY,
+        alpha_vantage_base_url=alpha_vantage_stub.base_url,
+        alpha_vantage_calls_per_minute=60_000,
+    )
+    client = AlphaVantageClient(settings, call_gate=gate)
+
+    client.fetch_daily("AAPL")
+    with pytest.raises(CallBudgetSpentError):
+        client.fetch_corporate_actions("AAPL", "SPLITS")
+
+    assert [(r.symbol, r.function) for r in alpha_vantage_stub.requests] == [
+        ("AAPL", "TIME_SERIES_DAILY")
+    ]

@@ -71,13 +71,17 @@ def test_ingest_loads_every_symbol_into_lake_and_warehouse(live, alpha_vantage_s
     open_, high, low, close, volume = aapl[DAY]
     assert rows[("AAPL", DAY)][:5] == (open_, high, low, close, volume)
     assert rows[("AAPL", DAY)][5] == "raw/parquet/symbol=AAPL/date=2026-11-24.parquet"
-    runs = query(live, "select symbol, status, rows_loaded from raw.ingest_runs order by symbol")
+    runs = query(
+        live,
+        "select symbol, status, rows_loaded from raw.ingest_runs"
+        " where dataset = 'prices' and status <> 'api_call' order by symbol",
+    )
     assert runs == [("AAPL", "loaded", 30), ("JPM", "loaded", 30), ("MSFT", "loaded", 30)]
 
 
 def test_same_day_rerun_calls_no_api_and_changes_nothing(live, alpha_vantage_stub):
     assert ingest(live, DAY).returncode == 0
-    calls = len(alpha_vantage_stub.requests)
+    calls = len(alpha_vantage_stub.requests_of())
     lake = Lake.from_settings(live)
     body_before = lake.get(json_key("AAPL", DAY))
     before = {t: table_checksum(live, t) for t in ("raw.daily_prices", "raw.rejected_prices")}
@@ -85,7 +89,7 @@ def test_same_day_rerun_calls_no_api_and_changes_nothing(live, alpha_vantage_stu
     rerun = ingest(live, DAY)
 
     assert rerun.returncode == 0, rerun.stderr
-    assert len(alpha_vantage_stub.requests) == calls == 3
+    assert len(alpha_vantage_stub.requests_of()) == calls == 3
     assert "0 new rows, 0 updated" in rerun.stdout
     assert {t: table_checksum(live, t) for t in before} == before
     assert lake.get(json_key("AAPL", DAY)) == body_before
@@ -176,7 +180,13 @@ def test_failing_symbol_does_not_stop_the_others(live, alpha_vantage_stub):
     assert result.stderr.strip().splitlines()[-1] == "fintrade ingest: symbols failed: JPM"
     loaded = {s for (s, _) in price_rows(live)}
     assert loaded == {"AAPL", "MSFT"}
-    status = dict(query(live, "select symbol, status from raw.ingest_runs"))
+    status = dict(
+        query(
+            live,
+            "select symbol, status from raw.ingest_runs"
+            " where dataset = 'prices' and status <> 'api_call'",
+        )
+    )
     assert status == {"AAPL": "loaded", "MSFT": "loaded", "JPM": "failed"}
 
 
@@ -191,10 +201,13 @@ def test_daily_limit_stops_calling_and_falls_back_to_the_lake(live, alpha_vantag
     result = ingest(live, NEXT_DAY)
 
     assert result.returncode == 0, result.stderr
-    assert len(alpha_vantage_stub.requests) == calls_before + 1
+    assert len(alpha_vantage_stub.requests) == calls_before + 1  # none for actions either
     assert "stale (daily API limit, kept the lake's latest data): AAPL, MSFT, JPM" in result.stdout
     statuses = query(
-        live, "select distinct status from raw.ingest_runs where logical_date = %s", (NEXT_DAY,)
+        live,
+        "select distinct status from raw.ingest_runs"
+        " where logical_date = %s and dataset = 'prices' and status <> 'api_call'",
+        (NEXT_DAY,),
     )
     assert statuses == [("stale",)]
 

@@ -16,6 +16,8 @@ RAW_TABLES = {
     "ingest_runs",
     "cash_movements",
     "stock_splits",
+    "dividends",
+    "rejected_actions",
 }
 
 

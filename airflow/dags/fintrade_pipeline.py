@@ -70,6 +70,14 @@ def ingest_prices(symbol: str) -> str:
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+def ingest_corporate_actions() -> str:
+    """After every symbol's prices, so prices get the day's API budget first; what is left goes
+    to splits and dividends. A symbol's failed actions are recorded and named, not fatal: the
+    marts keep the factors they had."""
+    return pipeline.ingest_actions(pipeline.load_run_settings(), run_date()).summary()
+
+
+@task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
 def load_activity() -> str:
     """Runs once every symbol is done and at least one landed: a failed symbol holds back no one."""
     return pipeline.load_activity(pipeline.load_run_settings(), run_date()).summary()
@@ -122,7 +130,7 @@ def _step_name(state_key: str) -> str:
 def fintrade_pipeline() -> None:
     prices = ingest_prices.expand(symbol=SYMBOLS)
     activity = load_activity()
-    prepare_warehouse() >> prices >> activity
+    prepare_warehouse() >> prices >> ingest_corporate_actions() >> activity
 
     with TaskGroup("dbt") as dbt:
         chain(*(dbt_build.override(task_id=f"build_{layer}")(layer) for layer in DBT_LAYERS))

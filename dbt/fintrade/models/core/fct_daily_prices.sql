@@ -15,6 +15,37 @@ daily_prices as (
 
 ),
 
+price_adjustments as (
+
+    select * from {{ ref('dim_price_adjustments') }}
+
+),
+
+dividends as (
+
+    select * from {{ ref('stg_dividends') }}
+
+),
+
+-- A fingerprint of every factor in force per symbol; 'none' for a symbol without actions.
+adjustment_versions as (
+
+    select
+        symbol,
+        md5(
+            string_agg(
+                concat_ws(
+                    ':', valid_from_date, cumulative_split_factor, total_return_factor
+                ),
+                '|' order by valid_from_date
+            )
+        ) as adjustment_version
+
+    from price_adjustments
+    group by symbol
+
+),
+
 {% if is_incremental() %}
 
 -- Re-read the last `price_lookback_days` trading days already in the table and everything
@@ -35,6 +66,33 @@ lookback as (
 
 ),
 
+stored_versions as (
+
+    select distinct
+        stored_rows.symbol,
+        stored_rows.adjustment_version
+
+    from {{ this }} as stored_rows
+    inner join lookback
+        on stored_rows.price_date >= lookback.first_price_date
+
+),
+
+-- A new, corrected or withdrawn split or dividend changes the factors of every earlier day,
+-- however old: such a symbol's whole history is rebuilt, not just the lookback window.
+readjusted_symbols as (
+
+    select distinct stored_versions.symbol
+
+    from stored_versions
+    left join adjustment_versions
+        on stored_versions.symbol = adjustment_versions.symbol
+    where
+        stored_versions.adjustment_version
+        is distinct from coalesce(adjustment_versions.adjustment_version, 'none')
+
+),
+
 {% endif %}
 
 window_prices as (
@@ -42,9 +100,69 @@ window_prices as (
     select daily_prices.*
     from daily_prices
     {% if is_incremental() %}
-    inner join lookback
-        on daily_prices.price_date >= lookback.first_price_date
+    cross join lookback
+    where
+        daily_prices.price_date >= lookback.first_price_date
+        or daily_prices.symbol in (select readjusted_symbols.symbol from readjusted_symbols)
     {% endif %}
+
+),
+
+with_factors as (
+
+    select
+        window_prices.*,
+        coalesce(day_factors.cumulative_split_factor, 1) as cumulative_split_factor,
+        coalesce(day_factors.total_return_factor, 1) as total_return_factor,
+        -- A symbol's first bar has no previous day: its own factors make a neutral ratio.
+        coalesce(
+            previous_day_factors.cumulative_split_factor,
+            day_factors.cumulative_split_factor,
+            1
+        ) as previous_cumulative_split_factor,
+        coalesce(
+            previous_day_factors.total_return_factor, day_factors.total_return_factor, 1
+        ) as previous_total_return_factor,
+        coalesce(dividends.dividend_amount, 0) as dividend_amount,
+        coalesce(adjustment_versions.adjustment_version, 'none') as adjustment_version
+
+    from window_prices
+    left join price_adjustments as day_factors
+        on
+            window_prices.symbol = day_factors.symbol
+            and window_prices.price_date >= day_factors.valid_from_date
+            and window_prices.price_date < day_factors.valid_to_date
+    left join price_adjustments as previous_day_factors
+        on
+            window_prices.symbol = previous_day_factors.symbol
+            and window_prices.previous_price_date >= previous_day_factors.valid_from_date
+            and window_prices.previous_price_date < previous_day_factors.valid_to_date
+    left join dividends
+        on
+            window_prices.symbol = dividends.symbol
+            and window_prices.price_date = dividends.ex_dividend_date
+    left join adjustment_versions
+        on window_prices.symbol = adjustment_versions.symbol
+
+),
+
+-- The day's return compares the close with the previous close in the same shares: a split
+-- between the two days is undone (previous close / its factor against close / today's).
+day_ratios as (
+
+    select
+        *,
+        (close_price / cumulative_split_factor)
+        / nullif(previous_close_price / previous_cumulative_split_factor, 0) as price_ratio,
+        (close_price / cumulative_split_factor / total_return_factor)
+        / nullif(
+            previous_close_price
+            / previous_cumulative_split_factor
+            / previous_total_return_factor,
+            0
+        ) as total_return_ratio
+
+    from with_factors
 
 ),
 
@@ -60,14 +178,34 @@ final as (
         volume,
         previous_close_price,
         price_change,
-        price_change_pct,
-        cast(
-            ln(close_price / nullif(previous_close_price, 0)) as double precision
-        ) as log_return,
+        cast(round(100 * (price_ratio - 1), 4) as numeric(18, 4)) as price_change_pct,
+        cast(ln(price_ratio) as double precision) as log_return,
         price_source,
-        lake_key
+        lake_key,
+        cast(
+            round(previous_cumulative_split_factor / cumulative_split_factor, 6)
+            as numeric(24, 6)
+        ) as split_factor,
+        cast(dividend_amount as numeric(18, 6)) as dividend_amount,
+        cumulative_split_factor,
+        total_return_factor,
+        cast(round(open_price / cumulative_split_factor, 6) as numeric(24, 6))
+            as adjusted_open_price,
+        cast(round(high_price / cumulative_split_factor, 6) as numeric(24, 6))
+            as adjusted_high_price,
+        cast(round(low_price / cumulative_split_factor, 6) as numeric(24, 6))
+            as adjusted_low_price,
+        cast(round(close_price / cumulative_split_factor, 6) as numeric(24, 6))
+            as adjusted_close_price,
+        cast(round(volume * cumulative_split_factor) as bigint) as adjusted_volume,
+        cast(
+            round(close_price / cumulative_split_factor / total_return_factor, 6)
+            as numeric(24, 6)
+        ) as total_return_close_price,
+        cast(round(100 * (total_return_ratio - 1), 4) as numeric(18, 4)) as total_return_pct,
+        adjustment_version
 
-    from window_prices
+    from day_ratios
 
 )
 

@@ -84,7 +84,10 @@ final as (
         round(
             daily_trades.traded_amount / nullif(daily_trades.traded_quantity, 0),
             4
-        ) as volume_weighted_price
+        ) as volume_weighted_price,
+        daily_prices.total_return_pct,
+        daily_prices.split_factor,
+        daily_prices.dividend_amount
 
     from daily_prices
     cross join as_of

@@ -14,7 +14,8 @@ final as (
         count(*) as stock_count,
         round(avg(return_30d_pct), 4) as avg_return_30d_pct,
         round(avg(volatility_30d_pct), 4) as avg_volatility_30d_pct,
-        cast(sum(avg_volume_30d) as bigint) as avg_daily_volume_30d
+        cast(sum(avg_volume_30d) as bigint) as avg_daily_volume_30d,
+        round(avg(total_return_30d_pct), 4) as avg_total_return_30d_pct
 
     from stock_performance
     group by sector

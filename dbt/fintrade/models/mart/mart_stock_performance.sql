@@ -24,16 +24,21 @@ as_of as (
 
 -- Every window below (a year of sessions, 52 weeks, back to last year's final close) fits in
 -- 13 months before the as-of date: reading no further keeps the cost flat as history grows.
+-- Prices are compared across days only split-adjusted; the as-traded close is shown as is.
 recent_prices as (
 
     select
         daily_prices.symbol,
         daily_prices.price_date,
-        daily_prices.high_price,
-        daily_prices.low_price,
+        daily_prices.adjusted_high_price,
+        daily_prices.adjusted_low_price,
+        daily_prices.adjusted_close_price,
+        daily_prices.adjusted_volume,
+        daily_prices.total_return_close_price,
+        daily_prices.cumulative_split_factor,
         daily_prices.close_price,
-        daily_prices.volume,
         daily_prices.price_change_pct,
+        daily_prices.total_return_pct,
         daily_prices.log_return,
         as_of.as_of_date,
         row_number() over (
@@ -56,7 +61,12 @@ latest as (
         as_of_date,
         price_date as latest_price_date,
         close_price as latest_close_price,
-        price_change_pct as return_1d_pct
+        adjusted_close_price as latest_adjusted_close_price,
+        total_return_close_price as latest_total_return_close_price,
+        -- Turns today's-shares figures back into shares as traded on the as-of date.
+        cumulative_split_factor as as_of_split_factor,
+        price_change_pct as return_1d_pct,
+        total_return_pct as total_return_1d_pct
 
     from recent_prices
     where sessions_ago = 0
@@ -67,7 +77,8 @@ return_window_start as (
 
     select
         symbol,
-        close_price as window_start_close_price
+        adjusted_close_price as window_start_close_price,
+        total_return_close_price as window_start_total_return_close_price
 
     from recent_prices
     where sessions_ago = {{ return_window_sessions }}
@@ -78,7 +89,8 @@ previous_year_close as (
 
     select distinct on (symbol)
         symbol,
-        close_price as previous_year_close_price
+        adjusted_close_price as previous_year_close_price,
+        total_return_close_price as previous_year_total_return_close_price
 
     from recent_prices
     where price_date < date_trunc('year', as_of_date)
@@ -90,21 +102,21 @@ trailing_stats as (
 
     select
         symbol,
-        max(high_price) filter (
+        max(adjusted_high_price) filter (
             where price_date > as_of_date - interval '52 weeks'
-        ) as high_52w_price,
-        min(low_price) filter (
+        ) as adjusted_high_52w_price,
+        min(adjusted_low_price) filter (
             where price_date > as_of_date - interval '52 weeks'
-        ) as low_52w_price,
+        ) as adjusted_low_52w_price,
         stddev_samp(log_return) filter (
             where sessions_ago < {{ trading_days_per_year }}
         ) as daily_log_return_stddev_1y,
         stddev_samp(log_return) filter (
             where sessions_ago < {{ return_window_sessions }}
         ) as daily_log_return_stddev_30d,
-        avg(volume) filter (
+        avg(adjusted_volume) filter (
             where sessions_ago < {{ return_window_sessions }}
-        ) as avg_volume_30d
+        ) as adjusted_avg_volume_30d
 
     from recent_prices
     group by symbol
@@ -123,20 +135,24 @@ final as (
         latest.return_1d_pct,
         round(
             100 * (
-                latest.latest_close_price
+                latest.latest_adjusted_close_price
                 / return_window_start.window_start_close_price - 1
             ),
             4
         ) as return_30d_pct,
         round(
             100 * (
-                latest.latest_close_price
+                latest.latest_adjusted_close_price
                 / previous_year_close.previous_year_close_price - 1
             ),
             4
         ) as return_ytd_pct,
-        trailing_stats.high_52w_price,
-        trailing_stats.low_52w_price,
+        round(
+            trailing_stats.adjusted_high_52w_price * latest.as_of_split_factor, 4
+        ) as high_52w_price,
+        round(
+            trailing_stats.adjusted_low_52w_price * latest.as_of_split_factor, 4
+        ) as low_52w_price,
         round(
             cast(
                 100 * trailing_stats.daily_log_return_stddev_1y
@@ -151,7 +167,25 @@ final as (
             ),
             4
         ) as volatility_30d_pct,
-        cast(round(trailing_stats.avg_volume_30d) as bigint) as avg_volume_30d
+        cast(
+            round(trailing_stats.adjusted_avg_volume_30d / latest.as_of_split_factor)
+            as bigint
+        ) as avg_volume_30d,
+        latest.total_return_1d_pct,
+        round(
+            100 * (
+                latest.latest_total_return_close_price
+                / return_window_start.window_start_total_return_close_price - 1
+            ),
+            4
+        ) as total_return_30d_pct,
+        round(
+            100 * (
+                latest.latest_total_return_close_price
+                / previous_year_close.previous_year_total_return_close_price - 1
+            ),
+            4
+        ) as total_return_ytd_pct
 
     from latest
     inner join stocks

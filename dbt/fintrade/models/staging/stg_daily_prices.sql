@@ -31,7 +31,11 @@ with_previous_close as (
         lag(close_price) over (
             partition by symbol
             order by price_date
-        ) as previous_close_price
+        ) as previous_close_price,
+        lag(price_date) over (
+            partition by symbol
+            order by price_date
+        ) as previous_price_date
 
     from renamed
 
