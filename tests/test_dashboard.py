@@ -44,11 +44,10 @@ needs_chromium = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def warehouse(base_settings, s3_server, tmp_path_factory) -> Iterator[Settings]:
-    """`fintrade init` on the synthetic source, `dbt build`, then the pipeline's record of a
-    later failed attempt for one symbol and a stale reply for another on the same day."""
+    """`fintrade init` on the synthetic source, the pipeline's record of a later failed attempt
+    for one symbol and a stale reply for another on the same day, then `dbt build`."""
     with scratch_warehouse(base_settings, s3_server, tmp_path_factory.mktemp("state")) as settings:
         load_day(settings, DAY)
-        transform.build(settings)
         symbols = [row[0] for row in query(settings, "select symbol from raw.stocks order by 1")]
         conn = connect(settings)
         try:
@@ -69,6 +68,7 @@ def warehouse(base_settings, s3_server, tmp_path_factory) -> Iterator[Settings]:
                 )
         finally:
             conn.close()
+        transform.build(settings)
         yield settings
 
 
@@ -156,22 +156,46 @@ def test_top_accounts_are_the_largest_open_positions(warehouse):
     assert [account.open_position_value for account in accounts] == list(
         largest["open_position_value"]
     )
-    assert positions is None, "mart.mart_positions does not exist in this build"
+    as_of = query(warehouse, "select max(as_of_date) from mart.mart_positions")[0][0]
+    held = pd.DataFrame(
+        query(
+            warehouse,
+            "select account_id, symbol, quantity, market_value from mart.mart_positions "
+            "where as_of_date = %s",
+            (as_of,),
+        ),
+        columns=["account_id", "symbol", "quantity", "market_value"],
+    )
+    held = held[held["account_id"].isin(largest["account_id"]) & (held["quantity"] != 0)]
+    assert positions is not None
+    assert positions.columns[:3] == ("account_id", "symbol", "quantity")
+    shown = {(row[0], row[1]): (row[2], row[5]) for row in positions.rows}
+    assert shown == {
+        (row.account_id, row.symbol): (row.quantity, row.market_value) for row in held.itertuples()
+    }
 
 
-def test_positions_are_read_once_their_mart_exists(database):
+def test_positions_are_the_open_ones_at_the_as_of_date(database):
     with psycopg2.connect(**_libpq(database)) as conn, conn.cursor() as cur:
         cur.execute(
             "create schema mart;"
-            "create table mart.mart_positions (account_id text, symbol text, quantity numeric);"
+            "create table mart.mart_positions (account_id text, symbol text, as_of_date date,"
+            " quantity numeric, average_cost numeric, close_price numeric, market_value numeric,"
+            " unrealised_pnl numeric, realised_pnl numeric);"
             "insert into mart.mart_positions values"
-            " ('ACC00001', 'AAPL', 10), ('ACC00001', 'MSFT', 5), ('ACC00002', 'KO', 7);"
+            " ('ACC00001', 'AAPL', '2026-11-23', 4, 1, 2, 8, 4, 0),"
+            " ('ACC00001', 'AAPL', '2026-11-24', 10, 1, 2, 20, 10, 0),"
+            " ('ACC00001', 'MSFT', '2026-11-24', 5, 1, 3, 15, 10, 0),"
+            " ('ACC00001', 'KO', '2026-11-24', 0, null, 3, 0, 0, 7),"
+            " ('ACC00002', 'KO', '2026-11-24', 7, 1, 1, 7, 0, 0);"
         )
     with queries.read_only_connection(database) as conn:
         positions = queries.positions(conn, ("ACC00001",))
     assert positions is not None
-    assert positions.columns == ("account_id", "symbol", "quantity")
-    assert positions.rows == (("ACC00001", "AAPL", Decimal(10)), ("ACC00001", "MSFT", Decimal(5)))
+    assert [row[:3] for row in positions.rows] == [
+        ("ACC00001", "AAPL", Decimal(10)),
+        ("ACC00001", "MSFT", Decimal(5)),
+    ]
 
 
 def test_last_run_marks_the_failed_and_stale_symbols(warehouse):
@@ -220,6 +244,7 @@ def test_a_warehouse_that_is_down_is_one_line_without_the_password(base_settings
 
 
 def test_the_cache_holds_until_the_pipeline_runs_again(warehouse):
+    """The key is the last run as the marts saw it: a new run and its build refresh it."""
     reader = WarehouseReader(warehouse)
     first = reader.overview()
     assert reader.overview() is first
@@ -238,6 +263,7 @@ def test_the_cache_holds_until_the_pipeline_runs_again(warehouse):
         )
     finally:
         conn.close()
+    transform.build(warehouse, select="mart_ingest_status")
     again = reader.overview()
     assert again is not first
     assert again.run is not None and first.run is not None

@@ -38,6 +38,7 @@ MODELS = {
         "stg_cash_movements",
         "stg_stock_splits",
         "stg_dividends",
+        "stg_ingest_runs",
     },
     "core": {
         "dim_stocks",
@@ -53,6 +54,7 @@ MODELS = {
         "mart_account_summary",
         "mart_account_daily_equity",
         "mart_positions",
+        "mart_ingest_status",
         "mart_daily_trading",
         "mart_sector_performance",
         "mart_stock_performance",

@@ -1,9 +1,8 @@
 """Every statement the dashboard runs, on a read-only session, returning typed rows.
 
-Prices and figures come from the marts (`mart_daily_trading` carries the daily fact's bars up
-to the as-of date), so the analyst role, which reads `mart` only, is enough for the charts. The
-run status is the one read outside `mart`: `raw.ingest_runs` is where the pipeline records it,
-and the dashboard degrades to "unknown" where that table cannot be read.
+Everything comes from the marts (`mart_daily_trading` carries the daily fact's bars up to the
+as-of date; `mart_ingest_status` the last run's price loads from `raw.ingest_runs`), so the
+analyst role, which reads `mart` only, is enough for the whole page.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ CONNECT_TIMEOUT_SECONDS = 3
 TOP_ACCOUNTS = 10
 STOCK_PERFORMANCE = "mart.mart_stock_performance"
 POSITIONS = "mart.mart_positions"
+INGEST_STATUS = "mart.mart_ingest_status"
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -94,7 +94,7 @@ class AccountRow:
 
 @dataclass(frozen=True)
 class Positions:
-    """The positions mart's rows for some accounts, with its columns as that mart names them."""
+    """Open positions of some accounts, with the columns as the positions mart names them."""
 
     columns: tuple[str, ...]
     rows: tuple[tuple[object, ...], ...]
@@ -182,9 +182,9 @@ def run_key(conn: Connection) -> RunKey:
     if _relation_exists(conn, STOCK_PERFORMANCE):
         as_of = _fetch(conn, "select max(as_of_date) from mart.mart_stock_performance")[0][0]
     last_run_at = None
-    if _can_read(conn, "raw.ingest_runs"):
+    if _can_read(conn, INGEST_STATUS):
         last_run_at = _fetch(
-            conn, "select max(coalesce(finished_at, started_at)) from raw.ingest_runs"
+            conn, "select max(coalesce(finished_at, started_at)) from mart.mart_ingest_status"
         )[0][0]
     return RunKey(last_run_at=last_run_at, as_of_date=as_of)
 
@@ -272,14 +272,24 @@ def top_accounts(conn: Connection, limit: int = TOP_ACCOUNTS) -> tuple[AccountRo
 
 
 def positions(conn: Connection, account_ids: tuple[str, ...]) -> Positions | None:
-    """The positions mart's rows for these accounts, or None while that mart does not exist."""
+    """These accounts' open positions at the marts' as-of date (the positions mart keeps every
+    day of a position's life), largest first; None while that mart does not exist."""
     if not _can_read(conn, POSITIONS):
         return None
     with conn.cursor() as cur:
         cur.execute(
-            sql.SQL("select * from {} where account_id = any(%s) order by 1, 2").format(
-                sql.Identifier(*POSITIONS.split("."))
-            ),
+            sql.SQL(
+                """
+                select
+                    account_id, symbol, quantity, average_cost, close_price, market_value,
+                    unrealised_pnl, realised_pnl
+                from {positions}
+                where account_id = any(%s)
+                  and as_of_date = (select max(as_of_date) from {positions})
+                  and quantity <> 0
+                order by account_id, market_value desc, symbol
+                """
+            ).format(positions=sql.Identifier(*POSITIONS.split("."))),
             (list(account_ids),),
         )
         columns = tuple(column.name for column in cur.description)
@@ -287,21 +297,16 @@ def positions(conn: Connection, account_ids: tuple[str, ...]) -> Positions | Non
 
 
 def last_run(conn: Connection) -> RunStatus | None:
-    """Each symbol's latest attempt on the last logical date; None where runs are unreadable
-    or none was recorded."""
-    if not _can_read(conn, "raw.ingest_runs"):
+    """Each symbol's latest price load on the last logical date, as the marts last saw it (the
+    analyst role reads marts only); None before the marts exist or when no run was recorded."""
+    if not _can_read(conn, INGEST_STATUS):
         return None
     rows = _fetch(
         conn,
         """
-        with last_date as (
-            select max(logical_date) as logical_date from raw.ingest_runs
-        )
-        select distinct on (runs.symbol)
-            runs.logical_date, runs.symbol, runs.status, runs.error, runs.finished_at
-        from raw.ingest_runs as runs
-        inner join last_date on runs.logical_date = last_date.logical_date
-        order by runs.symbol, runs.started_at desc
+        select logical_date, symbol, run_status, error_message, finished_at
+        from mart.mart_ingest_status
+        order by symbol
         """,
     )
     if not rows:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from data_generator.alpha_vantage import _classify, _ReplyKind, redact
+from data_generator.alpha_vantage import DAILY_SERIES_FUNCTION, _classify, _ReplyKind, redact
 
 KEY = "S3CR3T+KEY/1"
 
@@ -52,7 +52,7 @@ KEY = "S3CR3T+KEY/1"
     ],
 )
 def test_each_reply_kind_is_recognised(payload: dict[str, object], kind: _ReplyKind) -> None:
-    assert _classify(payload)[0] is kind
+    assert _classify(payload, DAILY_SERIES_FUNCTION)[0] is kind
 
 
 def test_redact_hides_the_key_raw_url_encoded_and_in_any_apikey_parameter() -> None:
@@ -64,3 +64,10 @@ def test_redact_hides_the_key_raw_url_encoded_and_in_any_apikey_parameter() -> N
     assert "S3CR3T%2BKEY%2F1" not in redacted
     assert "abc" not in redacted
     assert redacted.count("***") == 3
+
+
+def test_an_actions_reply_is_data_only_for_the_actions_functions() -> None:
+    actions = {"symbol": "NVDA", "data": [{"effective_date": "2024-06-10", "split_factor": "10"}]}
+
+    assert _classify(actions, "SPLITS")[0] is _ReplyKind.DATA
+    assert _classify(actions, DAILY_SERIES_FUNCTION)[0] is _ReplyKind.UNRECOGNISED
