@@ -48,6 +48,11 @@ class Settings:
     pg_user: str = "postgres"
     pg_password: str | None = field(default=None, repr=False)
     pg_database: str = "fintrade"
+    # Passwords of the warehouse roles (data_generator/roles.py); None: generated once into the
+    # state folder. PGUSER above is the superuser that creates the database and the roles.
+    loader_password: str | None = field(default=None, repr=False)
+    transformer_password: str | None = field(default=None, repr=False)
+    analyst_password: str | None = field(default=None, repr=False)
 
     s3_bucket: str = "fintrade-raw"
     aws_endpoint_url: str | None = None
@@ -180,6 +185,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         pg_user=_optional(env, "PGUSER") or Settings.pg_user,
         pg_password=_optional(env, "PGPASSWORD"),
         pg_database=_optional(env, "PGDATABASE") or Settings.pg_database,
+        loader_password=_optional(env, "FINTRADE_LOADER_PASSWORD"),
+        transformer_password=_optional(env, "FINTRADE_TRANSFORMER_PASSWORD"),
+        analyst_password=_optional(env, "FINTRADE_ANALYST_PASSWORD"),
         s3_bucket=_optional(env, "S3_BUCKET") or Settings.s3_bucket,
         aws_endpoint_url=_optional(env, "AWS_ENDPOINT_URL"),
         aws_access_key_id=_optional(env, "AWS_ACCESS_KEY_ID"),

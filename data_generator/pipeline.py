@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from data_generator import lake as lake_keys
-from data_generator import oltp
+from data_generator import oltp, roles
 from data_generator.alpha_vantage import (
     AlphaVantageClient,
     AlphaVantageError,
@@ -33,8 +33,6 @@ from data_generator.warehouse import (
     Connection,
     LoadCounts,
     WarehouseError,
-    apply_schema,
-    connect,
     delete_prices_not_in,
     insert_new_rows,
     load_prices,
@@ -137,7 +135,7 @@ def _source_name(source) -> str:
 def open_resources(
     settings: Settings, logical_date: date, stocks: tuple[Stock, ...] = ()
 ) -> Iterator[Resources]:
-    conn = connect(settings)
+    conn = roles.connect_as(settings, roles.Role.LOADER)
     try:
         yield Resources(
             settings=settings,
@@ -150,7 +148,7 @@ def open_resources(
 
 
 def prepare_resources(res: Resources, stocks: tuple[Stock, ...]) -> None:
-    apply_schema(res.conn)
+    roles.provision(res.settings)
     upsert_stocks(res.conn, stocks)
     res.lake.ensure_bucket()
 
@@ -472,9 +470,9 @@ def replay(
     """`fintrade replay`: every symbol the lake holds (those of `settings.symbols` if set)."""
     lake = Lake.from_settings(settings)
     symbols = [s for s in lake.snapshot_symbols() if not settings.symbols or s in settings.symbols]
-    conn = connect(settings)
+    roles.provision(settings)
+    conn = roles.connect_as(settings, roles.Role.LOADER)
     try:
-        apply_schema(conn)
         results = []
         for symbol in symbols:
             results.append(replay_symbol(conn, lake, symbol, since))

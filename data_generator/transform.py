@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data_generator.config import DBT_PROJECT_DIR, Settings
+from data_generator.roles import Role, as_role
 
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 
@@ -117,7 +118,9 @@ def _dbt_environ(settings: Settings) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES}
     # libpq's own variable: dbt's connections speak UTF-8 even to an SQL_ASCII database, whose
     # default client encoding would make psycopg2 reject any non-ASCII character in the SQL.
-    return {**inherited, **settings.pg_environ(), "PGCLIENTENCODING": "UTF8"}
+    # dbt builds as the role that owns staging, core and mart, and may only read raw.
+    transformer = as_role(settings, Role.TRANSFORMER)
+    return {**inherited, **transformer.pg_environ(), "PGCLIENTENCODING": "UTF8"}
 
 
 def _summary(output: str) -> str:
