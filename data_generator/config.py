@@ -7,6 +7,7 @@ the package reads `os.environ`: modules receive a `Settings` and stay testable.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -115,6 +116,8 @@ def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> fl
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
     if value < 0:
         raise ConfigError(f"{name} must not be negative, got {value}")
     return value

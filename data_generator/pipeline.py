@@ -24,7 +24,13 @@ from data_generator.alpha_vantage import (
 )
 from data_generator.config import Settings, load_settings
 from data_generator.lake import Lake, LakeError
-from data_generator.prices import ReplyFormatError, bars_to_table, parse_daily_reply, table_to_bars
+from data_generator.prices import (
+    ReplyFormatError,
+    bars_to_table,
+    check_reply,
+    parse_daily_reply,
+    table_to_bars,
+)
 from data_generator.services import local_s3_settings
 from data_generator.synthetic import SyntheticPriceSource
 from data_generator.trading_calendar import is_trading_day
@@ -46,6 +52,17 @@ log = logging.getLogger(__name__)
 DEFAULT_ACCOUNTS = 50
 DEFAULT_ORDERS = 600
 DAILY_ORDERS_RANGE = (15, 40)
+
+
+class FutureDateError(ValueError):
+    """The logical date has not happened yet: a source would have to invent its prices, and the
+    write-once lake would keep them."""
+
+
+def check_logical_date(logical_date: date) -> None:
+    today = datetime.now(UTC).date()
+    if logical_date > today:
+        raise FutureDateError(f"{logical_date} is in the future (today is {today} UTC)")
 
 
 class SymbolIngestError(RuntimeError):
@@ -135,6 +152,7 @@ def _source_name(source) -> str:
 def open_resources(
     settings: Settings, logical_date: date, stocks: tuple[Stock, ...] = ()
 ) -> Iterator[Resources]:
+    check_logical_date(logical_date)
     conn = roles.connect_as(settings, roles.Role.LOADER)
     try:
         yield Resources(
@@ -194,6 +212,7 @@ def _reply_body(res: Resources, symbol: str, logical_date: date) -> tuple[bytes,
     if isinstance(res.source, AlphaVantageClient) and _daily_limit_hit_in_run(res, logical_date):
         raise DailyLimitError(f"{symbol}: not requested, {DAILY_LIMIT_MESSAGE} earlier in this run")
     body = res.source.fetch_daily(symbol)
+    check_reply(symbol, body)  # a broken reply must not become the day's write-once record
     if not res.lake.put_once(key, body, "application/json"):
         body = res.lake.get(key) or body  # another writer won the race: theirs is the record
     return body, True
@@ -209,7 +228,13 @@ def _load_snapshot(
     source_name = _source_name(res.source)
     parsed = parse_daily_reply(symbol, body, source_name, logical_date)
     pkey = lake_keys.parquet_key(symbol, logical_date)
-    res.lake.put_table_once(pkey, bars_to_table(parsed.bars))
+    table = bars_to_table(parsed.bars)
+    if not res.lake.put_table_once(pkey, table) and not res.lake.get_table(pkey).equals(table):
+        # A rerun keeps the write-once snapshot, so it must still be the one this reply makes.
+        raise LakeError(
+            f"s3://{res.lake.bucket}/{pkey} differs from the snapshot its reply makes; "
+            "delete it and rerun the date to rebuild it"
+        )
     rows = [
         (symbol, day, o, h, lo, c, v, source_name, pkey)
         for day, o, h, lo, c, v in parsed.bars.rows()

@@ -49,23 +49,30 @@ def _passwords_file(settings: Settings) -> Path:
 
 
 def _generated_passwords(settings: Settings) -> dict[str, str]:
-    """The state folder's passwords, made on first use; readable by the owner only."""
+    """The state folder's passwords, made on first use; readable by the owner only. Written to a
+    temporary file and linked into place, so a full disk or a crash never leaves half a file."""
     path = _passwords_file(settings)
-    if path.exists():
-        return json.loads(path.read_text())
-    passwords = {role.value: secrets.token_urlsafe(24) for role in Role}
+    if not path.exists():
+        passwords = {role.value: secrets.token_urlsafe(24) for role in Role}
+        scratch = path.with_name(f".{PASSWORDS_FILE}.{os.getpid()}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(json.dumps(passwords))
+            os.link(scratch, path)
+        except FileExistsError:
+            pass  # a concurrent process linked its file first: use that one
+        except OSError as exc:
+            raise WarehouseError(
+                f"cannot write the role passwords to {path}: {exc.strerror or exc}"
+            ) from None
+        finally:
+            scratch.unlink(missing_ok=True)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(json.dumps(passwords))
-    except FileExistsError:
-        return json.loads(path.read_text())  # a concurrent process wrote it first
-    except OSError as exc:
-        raise WarehouseError(
-            f"cannot write the role passwords to {path}: {exc.strerror or exc}"
-        ) from None
-    return passwords
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise WarehouseError(f"cannot read the role passwords in {path}: {exc}") from None
 
 
 def password(settings: Settings, role: Role) -> str:
@@ -123,8 +130,9 @@ def provision(settings: Settings) -> None:
 def connect_as(settings: Settings, role: Role) -> Connection:
     """A connection as `role`, setting the warehouse up first when the role cannot log in yet
     (a new server or database): as the original single-user connect created the database."""
+    role_settings = as_role(settings, role)
     try:
-        return connect(as_role(settings, role))
+        return connect(role_settings)
     except WarehouseError:
         provision(settings)
-        return connect(as_role(settings, role))
+        return connect(role_settings)
