@@ -529,6 +529,13 @@ def ingest_day(
     symbols = [stock.symbol for stock in stocks]
     results = ingest_prices(res, symbols, logical_date, on_symbol)
     report = IngestReport(logical_date, results, notices=list(res.source.notices))
+    if report.failed:
+        # Orders are drawn over the symbols that have prices and are never redrawn, so activity
+        # made now would differ for good from a clean run's: the rerun of the date makes it.
+        report.activity = ActivityResult(
+            logical_date, skipped="held back until every symbol loaded (rerun the date)"
+        )
+        return report
     if initialise:
         report.history = initialise_activity(res, symbols, logical_date, accounts, orders)
     report.activity = day_activity(res, symbols, logical_date)

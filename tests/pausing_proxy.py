@@ -2,8 +2,8 @@
 
 It relays bytes both ways between a client and a real server. Once a request whose first line
 contains `pause_on` has sent `body_bytes` of its body, it stops relaying that connection and sets
-`paused`, so a test can kill the client or the server at exactly that point; `release()` then
-lets the rest through (or finds the other side gone).
+`paused`, so a test can kill the client at exactly that point; `release()` then ends the
+connection with the rest of the body unsent, as a dead client's connection ends.
 """
 
 from __future__ import annotations
@@ -89,14 +89,11 @@ class PausingProxy:
                     buffer = b""
                     remaining = self._body_bytes
                 upstream.sendall(data[:remaining])
-                held = data[remaining:]
                 remaining -= min(remaining, len(data))
                 if remaining == 0:
+                    # The rest of the body never reaches the server: the connection just ends.
                     self.paused.set()
                     self._released.wait()
-                    upstream.sendall(held)
-                    while chunk := client.recv(CHUNK):
-                        upstream.sendall(chunk)
                     break
         except OSError:
             pass
