@@ -276,13 +276,17 @@ def restart_postgres(settings: Settings) -> None:
             str(services._postgres_bin_dir() / "pg_ctl"),
             "-D",
             str(data_dir),
+            "-l",
+            str(data_dir.parent / "server.log"),
             "-m",
             "fast",
             "-w",
             "restart",
         ],
         check=True,
-        capture_output=True,
+        # The restarted server inherits these: a pipe would never reach end of file.
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
