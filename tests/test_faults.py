@@ -540,7 +540,7 @@ def test_fault_state_folder_full(warehouse, clean_run):
     with tmpfs("16k") as state:
         (state / "state").mkdir()
         filler = state / "filler"
-        with filler.open("wb") as out, pytest.raises(OSError):
+        with pytest.raises(OSError), filler.open("wb") as out:
             while True:
                 out.write(b"\0" * 4096)
                 out.flush()
