@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup services-up services-down services-status demo test test-unit lint bench
+.PHONY: help setup services-up services-down services-status demo test test-unit lint bench browser dashboard
 
 help:
 	@echo "make demo     set up, start local services, run the pipeline for DATE=$(DATE), show marts"
@@ -21,6 +21,7 @@ help:
 	@echo "make test-unit  the fast tier only: pure logic, no servers (tests/unit)"
 	@echo "make lint     ruff + sqlfluff"
 	@echo "make airflow  the Airflow UI on http://127.0.0.1:8080 (services must be up)"
+	@echo "make dashboard  the dashboard over the marts on http://127.0.0.1:\$$DASHBOARD_PORT (8050)"
 	@echo "make services-up | services-down | services-status"
 
 $(VENV)/.synced: pyproject.toml uv.lock
@@ -29,7 +30,17 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	$(UV) sync --frozen
 	@touch $@
 
-setup: $(VENV)/.synced
+DASHBOARD_JS := data_generator/dashboard/node_modules/.package-lock.json
+
+# Plotly's basic bundle for the dashboard, from npm at the locked version, when npm is on the
+# machine; without it the dashboard serves the plotly wheel's full bundle (slower first load).
+$(DASHBOARD_JS): data_generator/dashboard/package.json data_generator/dashboard/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "dashboard: npm not found, it will serve Plotly's full bundle"; \
+	elif ! npm ci --prefix data_generator/dashboard --no-audit --no-fund --loglevel=error; then \
+		echo "dashboard: npm ci failed, it will serve Plotly's full bundle"; fi
+
+setup: $(VENV)/.synced $(DASHBOARD_JS)
 
 services-up: setup
 	$(BIN)/fintrade services up
@@ -45,8 +56,24 @@ services-status: setup
 demo: services-up
 	$(MAKE) --no-print-directory airflow-dag-test DATE=$(DATE)
 	$(BIN)/python scripts/show_marts.py
+	@$(BIN)/python -m data_generator.dashboard --print-address
 
-test: setup
+# The dashboard over the marts, on the warehouse `make demo` built. Ctrl-C stops it.
+dashboard: services-up
+	$(BIN)/python -m data_generator.dashboard
+
+# Debian's Chromium and its driver for the page tests: installed when missing and we are root,
+# else the page tests skip and say why.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get -o DPkg::Lock::Timeout=300 update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+			--no-install-recommends chromium chromium-driver; \
+	else echo "browser: chromium and chromium-driver are missing and this is not root:" \
+		"the page tests will skip"; fi
+
+test: setup browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: setup

@@ -19,9 +19,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INIT_SQL = PROJECT_ROOT / "sql" / "init.sql"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt" / "fintrade"
 LOCAL_STATE_DIR = PROJECT_ROOT / ".local"
+UNIVERSE_FILE = PROJECT_ROOT / "data_generator" / "reference" / "stocks.csv"
 
 PRICE_SOURCES = ("alphavantage", "synthetic")
 OUTPUT_SIZES = ("compact", "full")
+POSTGRES_SERVERS = ("auto", "system", "embedded")
 
 
 class ConfigError(ValueError):
@@ -43,12 +45,14 @@ class Settings:
     symbols: tuple[str, ...] | None = None
     seed: int = 42
     history_days: int = 365
+    universe_file: Path = UNIVERSE_FILE
 
     pg_host: str = "127.0.0.1"
     pg_port: int = 5432
     pg_user: str = "postgres"
     pg_password: str | None = field(default=None, repr=False)
     pg_database: str = "fintrade"
+    postgres_server: str = "auto"
     # Passwords of the warehouse roles (data_generator/roles.py); None: generated once into the
     # state folder. PGUSER above is the superuser that creates the database and the roles.
     loader_password: str | None = field(default=None, repr=False)
@@ -62,6 +66,12 @@ class Settings:
     aws_region: str = "us-east-1"
 
     local_state_dir: Path = LOCAL_STATE_DIR
+
+    # The dashboard reads the same warehouse, as its own (read-only) login when one is set.
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = 8050
+    dashboard_pg_user: str | None = None
+    dashboard_pg_password: str | None = field(default=None, repr=False)
 
     @property
     def uses_local_s3(self) -> bool:
@@ -183,11 +193,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         symbols=parse_symbols(env.get("FINTRADE_SYMBOLS")),
         seed=_positive_int(env, "FINTRADE_SEED", Settings.seed),
         history_days=_positive_int(env, "FINTRADE_HISTORY_DAYS", Settings.history_days),
+        universe_file=Path(_optional(env, "FINTRADE_UNIVERSE_FILE") or UNIVERSE_FILE),
         pg_host=_optional(env, "PGHOST") or Settings.pg_host,
         pg_port=_positive_int(env, "PGPORT", Settings.pg_port),
         pg_user=_optional(env, "PGUSER") or Settings.pg_user,
         pg_password=_optional(env, "PGPASSWORD"),
         pg_database=_optional(env, "PGDATABASE") or Settings.pg_database,
+        postgres_server=_choice(
+            env, "FINTRADE_POSTGRES_SERVER", POSTGRES_SERVERS, Settings.postgres_server
+        ),
         loader_password=_optional(env, "FINTRADE_LOADER_PASSWORD"),
         transformer_password=_optional(env, "FINTRADE_TRANSFORMER_PASSWORD"),
         analyst_password=_optional(env, "FINTRADE_ANALYST_PASSWORD"),
@@ -197,4 +211,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         aws_secret_access_key=_optional(env, "AWS_SECRET_ACCESS_KEY"),
         aws_region=_optional(env, "AWS_DEFAULT_REGION") or Settings.aws_region,
         local_state_dir=Path(_optional(env, "FINTRADE_STATE_DIR") or LOCAL_STATE_DIR),
+        dashboard_host=_optional(env, "DASHBOARD_HOST") or Settings.dashboard_host,
+        dashboard_port=_positive_int(env, "DASHBOARD_PORT", Settings.dashboard_port),
+        dashboard_pg_user=_optional(env, "DASHBOARD_PGUSER"),
+        dashboard_pg_password=_optional(env, "DASHBOARD_PGPASSWORD"),
     )

@@ -32,6 +32,11 @@ create table if not exists raw.stocks (
     loaded_at    timestamptz not null default now()
 );
 
+-- Added with the universe file: its currency, and whether the file still lists the stock (a
+-- removed stock keeps its row and history, inactive).
+alter table raw.stocks add column if not exists currency text not null default 'USD';
+alter table raw.stocks add column if not exists is_active boolean not null default true;
+
 create table if not exists raw.accounts (
     account_id   text primary key,
     user_name    text not null,
@@ -105,6 +110,29 @@ create table if not exists raw.ingest_runs (
 
 create index if not exists ingest_runs_date_symbol_idx on raw.ingest_runs (logical_date, symbol);
 
+-- Cash ledger of the simulated brokerage: deposits and withdrawals, amounts always positive.
+-- raw.accounts.balance is the cash an account was opened with; it never moves.
+create table if not exists raw.cash_movements (
+    movement_id   text primary key,
+    account_id    text not null,
+    movement_type text not null,
+    amount        numeric(18, 2) not null,
+    moved_at      timestamptz not null,
+    loaded_at     timestamptz not null default now()
+);
+
+-- The commission booked on each trade.
+alter table raw.trades add column if not exists fee_amount numeric(18, 2) not null default 0;
+
+create table if not exists raw.stock_splits (
+    symbol         text not null,
+    effective_date date not null,
+    split_factor   numeric(18, 6) not null,
+    source         text not null,
+    lake_key       text not null,
+    loaded_at      timestamptz not null default now(),
+    primary key (symbol, effective_date)
+);
 -- Warehouse roles: least privilege for each part of the pipeline. Roles are cluster-wide, so
 -- creating one tolerates a concurrent init of another database on the same server. Passwords are
 -- never set here: the pipeline sets them from its settings (data_generator/roles.py).

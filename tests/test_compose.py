@@ -43,11 +43,19 @@ AIRFLOW_SERVICE_COMMANDS = {
 }
 ONE_SHOT_SERVICES = {"preflight", "airflow-init"}
 INFRASTRUCTURE_SERVICES = {"airflow-db", "warehouse", "s3"}
+DASHBOARD_SERVICE = "dashboard"
+DASHBOARD_COMMAND = ["python", "-m", "data_generator.dashboard"]
 SCHEDULER_CONTAINER = "fintrade_airflow_scheduler"
 ORIGINAL_INIT_SCRIPT = "/opt/airflow/data_generator/generate_data.py"
 # Optional credentials: empty means "not used" (no key -> synthetic prices; no lake endpoint ->
 # the bundled server). Every other secret-looking variable is required.
-OPTIONAL_SECRETS = {"ALPHA_VANTAGE_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+# The dashboard's own login is optional too: empty means the warehouse login (PGUSER/PGPASSWORD).
+OPTIONAL_SECRETS = {
+    "ALPHA_VANTAGE_API_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "DASHBOARD_PGPASSWORD",
+}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|FERNET|_KEY$|_KEY_ID$")
 PLACEHOLDER = "change-me"
 # Defaults people leave in place: admin/admin, airflow:airflow in a URL, and the like.
@@ -162,7 +170,7 @@ def compose_variables(compose: dict[str, Any]) -> list[re.Match[str]]:
 
 def test_stack_has_the_airflow_services_databases_and_s3_server(services):
     expected = set(AIRFLOW_SERVICE_COMMANDS) | ONE_SHOT_SERVICES | INFRASTRUCTURE_SERVICES
-    assert set(services) == expected
+    assert set(services) == expected | {DASHBOARD_SERVICE}
     for service, command in AIRFLOW_SERVICE_COMMANDS.items():
         assert services[service]["command"] == command, service
     assert "airflow db migrate" in services["airflow-init"]["command"][-1]
@@ -293,7 +301,7 @@ def test_env_example_lists_every_setting_the_project_reads(env_example):
         for node in ast.walk(source)
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
-        and re.fullmatch(r"(ALPHA_VANTAGE|FINTRADE|PG|S3|AWS)_?[A-Z_]*", node.value)
+        and re.fullmatch(r"(ALPHA_VANTAGE|FINTRADE|PG|S3|AWS|DASHBOARD)_?[A-Z_]*", node.value)
     }
     assert len(read) >= 20, sorted(read)
     assert read <= set(env_example), sorted(read - set(env_example))
@@ -422,7 +430,12 @@ def test_published_ports_are_bound_to_localhost(services):
     published = [
         (name, port) for name, service in services.items() for port in service.get("ports", [])
     ]
-    assert {name for name, _ in published} == {"airflow-apiserver", "warehouse", "s3"}
+    assert {name for name, _ in published} == {
+        "airflow-apiserver",
+        "warehouse",
+        "s3",
+        DASHBOARD_SERVICE,
+    }
     host_ports = []
     for name, port in published:
         assert isinstance(port, str) and port.startswith("127.0.0.1:"), f"{name}: {port}"
@@ -586,3 +599,40 @@ def test_ci_run_is_strict_bash_from_the_repo_root():
     assert "set -euo pipefail" in text
     assert 'cd "$(dirname "${BASH_SOURCE[0]}")/.."' in text
     assert CI_RUN.stat().st_mode & 0o111
+
+
+# --- the dashboard service ------------------------------------------------------------------
+
+
+def test_dashboard_serves_the_warehouse_from_the_project_image(services):
+    """The project's image runs the dashboard module, which exists, against the warehouse
+    service, with none of Airflow's secrets; its port inside the container is the published
+    one."""
+    dashboard = services[DASHBOARD_SERVICE]
+    assert dashboard["build"] == services["airflow-scheduler"]["build"]
+    assert dashboard["image"] == services["airflow-scheduler"]["image"]
+    assert dashboard["command"] == DASHBOARD_COMMAND
+    assert importlib.util.find_spec(DASHBOARD_COMMAND[-1] + ".__main__") is not None
+    environment = dashboard["environment"]
+    assert environment["PGHOST"] == "warehouse"
+    assert environment["DASHBOARD_HOST"] == "0.0.0.0"
+    assert not [name for name in environment if name.startswith("AIRFLOW__")]
+    (port,) = dashboard["ports"]
+    assert port.endswith(":" + environment["DASHBOARD_PORT"])
+    assert environment["DASHBOARD_PORT"] in dashboard["healthcheck"]["test"][-1]
+    assert dashboard["depends_on"]["warehouse"]["condition"] == "service_healthy"
+
+
+def test_the_image_installs_the_dashboards_dependencies(tmp_path):
+    """The Dockerfile's export (default groups, no dev) carries Dash; Selenium stays out."""
+    (run,) = [
+        arguments
+        for instruction, arguments in _dockerfile_instructions()
+        if instruction == "RUN" and " export " in arguments
+    ]
+    export = ["uv", *shlex.split(run.split("&&")[0])[1:]]
+    export[export.index("--output-file") + 1] = str(tmp_path / "requirements.txt")
+    subprocess.run(export, cwd=ROOT, check=True, capture_output=True)
+    requirements = (tmp_path / "requirements.txt").read_text()
+    assert f"\ndash=={_locked_packages()['dash']}" in requirements
+    assert "\nselenium==" not in requirements

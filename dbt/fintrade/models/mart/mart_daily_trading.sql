@@ -1,3 +1,10 @@
+{# The dashboard reads one symbol's bars at a time: the index keeps that a lookup. #}
+{{
+    config(
+        indexes=[{'columns': ['symbol', 'trading_date'], 'unique': true}]
+    )
+}}
+
 with
 
 daily_prices as (

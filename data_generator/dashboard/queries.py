@@ -1,0 +1,314 @@
+"""Every statement the dashboard runs, on a read-only session, returning typed rows.
+
+Prices and figures come from the marts (`mart_daily_trading` carries the daily fact's bars up
+to the as-of date), so the analyst role, which reads `mart` only, is enough for the charts. The
+run status is the one read outside `mart`: `raw.ingest_runs` is where the pipeline records it,
+and the dashboard degrades to "unknown" where that table cannot be read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import psycopg2
+from psycopg2 import sql
+from psycopg2.extensions import connection as Connection
+
+from data_generator.config import Settings
+
+CONNECT_TIMEOUT_SECONDS = 3
+TOP_ACCOUNTS = 10
+STOCK_PERFORMANCE = "mart.mart_stock_performance"
+POSITIONS = "mart.mart_positions"
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse did not answer or refused the dashboard's login; one line, no secrets."""
+
+
+class MartsEmpty(RuntimeError):
+    """The marts are not built yet, or hold no rows: nothing to chart."""
+
+
+@dataclass(frozen=True)
+class StockFigures:
+    """One row of `mart_stock_performance`: the performance figures shown beside the chart."""
+
+    symbol: str
+    company_name: str
+    sector: str
+    as_of_date: date
+    latest_price_date: date
+    latest_close_price: Decimal
+    return_1d_pct: Decimal | None
+    return_30d_pct: Decimal | None
+    return_ytd_pct: Decimal | None
+    high_52w_price: Decimal | None
+    low_52w_price: Decimal | None
+    volatility_1y_pct: Decimal | None
+    volatility_30d_pct: Decimal | None
+    avg_volume_30d: Decimal | None
+
+
+@dataclass(frozen=True)
+class PriceBar:
+    trading_date: date
+    open_price: Decimal
+    high_price: Decimal
+    low_price: Decimal
+    close_price: Decimal
+    market_volume: int
+
+
+@dataclass(frozen=True)
+class SectorFigures:
+    sector: str
+    stock_count: int
+    avg_return_30d_pct: Decimal | None
+    avg_volatility_30d_pct: Decimal | None
+
+
+@dataclass(frozen=True)
+class TradingDay:
+    """All symbols' activity on one trading date."""
+
+    trading_date: date
+    order_count: int
+    trade_count: int
+    traded_amount: Decimal
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    account_id: str
+    account_type: str
+    balance: Decimal
+    trade_count: int
+    traded_amount: Decimal
+    open_position_value: Decimal
+
+
+@dataclass(frozen=True)
+class Positions:
+    """The positions mart's rows for some accounts, with its columns as that mart names them."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[object, ...], ...]
+
+
+@dataclass(frozen=True)
+class SymbolRun:
+    symbol: str
+    status: str  # loaded | stale | failed
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """The last logical date the pipeline ingested, and how each symbol fared."""
+
+    logical_date: date
+    finished_at: datetime | None
+    symbols: tuple[SymbolRun, ...]
+
+    def with_status(self, status: str) -> tuple[SymbolRun, ...]:
+        return tuple(run for run in self.symbols if run.status == status)
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """What changes when the pipeline has run: the cache of query results is keyed by it."""
+
+    last_run_at: datetime | None
+    as_of_date: date | None
+
+
+@contextmanager
+def read_only_connection(settings: Settings) -> Iterator[Connection]:
+    """A session that cannot write: read-only by default for every transaction, set at login."""
+    try:
+        conn = psycopg2.connect(
+            host=settings.pg_host,
+            port=settings.pg_port,
+            user=settings.dashboard_pg_user or settings.pg_user,
+            password=settings.dashboard_pg_password or settings.pg_password,
+            dbname=settings.pg_database,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            application_name="fintrade-dashboard",
+            options="-c default_transaction_read_only=on",
+        )
+    except psycopg2.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WarehouseUnavailable(
+            f"the warehouse at {settings.pg_host}:{settings.pg_port}/{settings.pg_database} "
+            f"does not answer: {reason}"
+        ) from None
+    try:
+        conn.set_session(readonly=True, autocommit=True)
+        yield conn
+    finally:
+        conn.close()
+
+
+def _fetch(conn: Connection, statement: str, params: tuple = ()) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute(statement, params or None)
+        return cur.fetchall()
+
+
+def _relation_exists(conn: Connection, name: str) -> bool:
+    return _fetch(conn, "select to_regclass(%s) is not null", (name,))[0][0]
+
+
+def _can_read(conn: Connection, name: str) -> bool:
+    """Whether this login may select from `name`: the analyst role reads `mart` only."""
+    schema = name.split(".")[0]
+    return (
+        _relation_exists(conn, name)
+        and _fetch(
+            conn,
+            "select has_schema_privilege(%s, 'usage') and has_table_privilege(%s, 'select')",
+            (schema, name),
+        )[0][0]
+    )
+
+
+def run_key(conn: Connection) -> RunKey:
+    as_of = None
+    if _relation_exists(conn, STOCK_PERFORMANCE):
+        as_of = _fetch(conn, "select max(as_of_date) from mart.mart_stock_performance")[0][0]
+    last_run_at = None
+    if _can_read(conn, "raw.ingest_runs"):
+        last_run_at = _fetch(
+            conn, "select max(coalesce(finished_at, started_at)) from raw.ingest_runs"
+        )[0][0]
+    return RunKey(last_run_at=last_run_at, as_of_date=as_of)
+
+
+def stock_figures(conn: Connection) -> tuple[StockFigures, ...]:
+    """Every symbol's figures, by symbol. Raises MartsEmpty when the mart is missing or empty:
+    without it there is no as-of date and no symbol to pick."""
+    if not _relation_exists(conn, STOCK_PERFORMANCE):
+        raise MartsEmpty("the marts are not built yet")
+    rows = _fetch(
+        conn,
+        """
+        select symbol, company_name, sector, as_of_date, latest_price_date, latest_close_price,
+               return_1d_pct, return_30d_pct, return_ytd_pct, high_52w_price, low_52w_price,
+               volatility_1y_pct, volatility_30d_pct, avg_volume_30d
+        from mart.mart_stock_performance
+        order by symbol
+        """,
+    )
+    if not rows:
+        raise MartsEmpty("the marts hold no rows")
+    return tuple(StockFigures(*row) for row in rows)
+
+
+def first_trading_date(conn: Connection) -> date | None:
+    return _fetch(conn, "select min(trading_date) from mart.mart_daily_trading")[0][0]
+
+
+def price_history(conn: Connection, symbol: str, start: date, end: date) -> tuple[PriceBar, ...]:
+    rows = _fetch(
+        conn,
+        """
+        select trading_date, open_price, high_price, low_price, close_price, market_volume
+        from mart.mart_daily_trading
+        where symbol = %s and trading_date between %s and %s
+        order by trading_date
+        """,
+        (symbol, start, end),
+    )
+    return tuple(PriceBar(*row) for row in rows)
+
+
+def sector_figures(conn: Connection) -> tuple[SectorFigures, ...]:
+    rows = _fetch(
+        conn,
+        """
+        select sector, stock_count, avg_return_30d_pct, avg_volatility_30d_pct
+        from mart.mart_sector_performance
+        order by sector
+        """,
+    )
+    return tuple(SectorFigures(*row) for row in rows)
+
+
+def trading_activity(conn: Connection) -> tuple[TradingDay, ...]:
+    rows = _fetch(
+        conn,
+        """
+        select trading_date, sum(order_count), sum(trade_count), sum(traded_amount)
+        from mart.mart_daily_trading
+        group by trading_date
+        having sum(order_count) > 0
+        order by trading_date
+        """,
+    )
+    return tuple(
+        TradingDay(day, int(orders), int(trades), amount) for day, orders, trades, amount in rows
+    )
+
+
+def top_accounts(conn: Connection, limit: int = TOP_ACCOUNTS) -> tuple[AccountRow, ...]:
+    """The accounts holding the most, by open position value at the as-of date."""
+    rows = _fetch(
+        conn,
+        """
+        select account_id, account_type, balance, trade_count, traded_amount,
+               open_position_value
+        from mart.mart_account_summary
+        order by open_position_value desc, traded_amount desc, account_id
+        limit %s
+        """,
+        (limit,),
+    )
+    return tuple(AccountRow(*row) for row in rows)
+
+
+def positions(conn: Connection, account_ids: tuple[str, ...]) -> Positions | None:
+    """The positions mart's rows for these accounts, or None while that mart does not exist."""
+    if not _can_read(conn, POSITIONS):
+        return None
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("select * from {} where account_id = any(%s) order by 1, 2").format(
+                sql.Identifier(*POSITIONS.split("."))
+            ),
+            (list(account_ids),),
+        )
+        columns = tuple(column.name for column in cur.description)
+        return Positions(columns=columns, rows=tuple(cur.fetchall()))
+
+
+def last_run(conn: Connection) -> RunStatus | None:
+    """Each symbol's latest attempt on the last logical date; None where runs are unreadable
+    or none was recorded."""
+    if not _can_read(conn, "raw.ingest_runs"):
+        return None
+    rows = _fetch(
+        conn,
+        """
+        with last_date as (
+            select max(logical_date) as logical_date from raw.ingest_runs
+        )
+        select distinct on (runs.symbol)
+            runs.logical_date, runs.symbol, runs.status, runs.error, runs.finished_at
+        from raw.ingest_runs as runs
+        inner join last_date on runs.logical_date = last_date.logical_date
+        order by runs.symbol, runs.started_at desc
+        """,
+    )
+    if not rows:
+        return None
+    finished = [row[4] for row in rows if row[4] is not None]
+    return RunStatus(
+        logical_date=rows[0][0],
+        finished_at=max(finished) if finished else None,
+        symbols=tuple(SymbolRun(symbol, status, error) for _, symbol, status, error, _ in rows),
+    )
