@@ -82,7 +82,8 @@ def test_each_role_can_do_its_job(built):
     assert run_as(built, Role.ANALYST, "select count(*) from mart.mart_stock_performance") == [
         (len(SYMBOLS),)
     ]
-    assert run_as(built, Role.TRANSFORMER, "select count(*) from raw.stocks") == [(len(SYMBOLS),)]
+    stocks = "select count(*) from raw.stocks"
+    assert run_as(built, Role.TRANSFORMER, stocks) == query(built, stocks) != [(0,)]
     run_as(built, Role.LOADER, "update raw.stocks set sector = sector where symbol = 'AAPL'")
 
 
