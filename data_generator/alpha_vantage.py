@@ -44,6 +44,8 @@ DAILY_SERIES_FUNCTION = "TIME_SERIES_DAILY"
 ACTION_FUNCTIONS = ("SPLITS", "DIVIDENDS")
 ACTION_DATA_KEY = "data"
 REDACTED = "***"
+# A full daily history is about 2 MB; anything far larger is not a reply to read into memory.
+MAX_REPLY_BYTES = 8 * 1024 * 1024
 # The longest single backoff sleep; beyond a minute every Alpha Vantage window has reset.
 MAX_BACKOFF_SECONDS = 60.0
 # Loggers of the HTTP stack that print request URLs (and so the key) at DEBUG level.
@@ -274,18 +276,39 @@ class AlphaVantageClient:
         if function == DAILY_SERIES_FUNCTION:
             params |= {"outputsize": self._outputsize, "datatype": "json"}
         failure: str | None = None
+        body = b""
         try:
-            response = self._session.get(self._base_url, params=params, timeout=self._timeout)
+            with self._session.get(
+                self._base_url, params=params, timeout=self._timeout, stream=True
+            ) as response:
+                status = response.status_code
+                if status == 200:
+                    body = self._bounded_body(response)
         except requests.RequestException as exc:
             failure = self._redact(f"{type(exc).__name__}: {exc}")
         if failure is not None:
             raise _RetryableReply(failure)
-        status = response.status_code
         if status == 429 or status >= 500:
             raise _RetryableReply(f"HTTP {status}")
         if status != 200:
             raise SymbolFetchError(f"{symbol}: Alpha Vantage answered HTTP {status}")
-        return response.content
+        if len(body) > MAX_REPLY_BYTES:
+            raise SymbolFetchError(
+                f"{symbol}: reply larger than {MAX_REPLY_BYTES // (1024 * 1024)} MB, not read"
+            )
+        return body
+
+    @staticmethod
+    def _bounded_body(response: requests.Response) -> bytes:
+        """The body, read no further than one byte past the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(chunk_size=64 * 1024):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_REPLY_BYTES:
+                break
+        return b"".join(chunks)
 
     def _parse(self, body: bytes) -> dict[str, object]:
         failure: str | None = None

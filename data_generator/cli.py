@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date, timedelta
 
+import psycopg2
 from tqdm import tqdm
 
 from data_generator import pipeline, services, transform
@@ -103,8 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings()
     overrides: dict[str, object] = {}
-    if getattr(args, "symbols", None):
-        overrides["symbols"] = parse_symbols(args.symbols)
+    if getattr(args, "symbols", None) is not None:
+        symbols = parse_symbols(args.symbols)
+        if symbols is None:
+            raise CommandFailed(f"--symbols names no symbol: {args.symbols!r}")
+        overrides["symbols"] = symbols
     if getattr(args, "days", None):
         overrides["history_days"] = args.days
     return settings.with_overrides(**overrides) if overrides else settings
@@ -228,6 +233,7 @@ COMMANDS = {
 KNOWN_ERRORS = (
     CommandFailed,
     ConfigError,
+    pipeline.FutureDateError,
     UnknownSymbolError,
     UniverseFileError,
     services.ServiceError,
@@ -249,6 +255,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         COMMANDS[args.command](args)
     except KNOWN_ERRORS as exc:
         print(f"fintrade {args.command}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    except psycopg2.Error as exc:
+        # The server went away mid-command (restart, crash): the transaction in flight was
+        # rolled back by the server, so a rerun of the same date starts clean.
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"fintrade {args.command}: PostgreSQL failed: {reason}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        # A state folder that cannot be written (permissions, a full disk).
+        where = f": {exc.filename}" if exc.filename else ""
+        reason = exc.strerror or os.strerror(exc.errno or 0) or str(exc)
+        print(f"fintrade {args.command}: {reason}{where}", file=sys.stderr)
         return 1
     return 0
 

@@ -7,6 +7,7 @@ the package reads `os.environ`: modules receive a `Settings` and stay testable.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -53,6 +54,11 @@ class Settings:
     pg_password: str | None = field(default=None, repr=False)
     pg_database: str = "fintrade"
     postgres_server: str = "auto"
+    # Passwords of the warehouse roles (data_generator/roles.py); None: generated once into the
+    # state folder. PGUSER above is the superuser that creates the database and the roles.
+    loader_password: str | None = field(default=None, repr=False)
+    transformer_password: str | None = field(default=None, repr=False)
+    analyst_password: str | None = field(default=None, repr=False)
 
     s3_bucket: str = "fintrade-raw"
     aws_endpoint_url: str | None = None
@@ -121,6 +127,8 @@ def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> fl
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
     if value < 0:
         raise ConfigError(f"{name} must not be negative, got {value}")
     return value
@@ -198,6 +206,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         postgres_server=_choice(
             env, "FINTRADE_POSTGRES_SERVER", POSTGRES_SERVERS, Settings.postgres_server
         ),
+        loader_password=_optional(env, "FINTRADE_LOADER_PASSWORD"),
+        transformer_password=_optional(env, "FINTRADE_TRANSFORMER_PASSWORD"),
+        analyst_password=_optional(env, "FINTRADE_ANALYST_PASSWORD"),
         s3_bucket=_optional(env, "S3_BUCKET") or Settings.s3_bucket,
         aws_endpoint_url=_optional(env, "AWS_ENDPOINT_URL"),
         aws_access_key_id=_optional(env, "AWS_ACCESS_KEY_ID"),

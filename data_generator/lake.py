@@ -16,7 +16,7 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from data_generator.config import Settings
 from data_generator.prices import ARROW_SCHEMA
@@ -91,7 +91,17 @@ class Lake:
         except ClientError as exc:
             if exc.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
                 raise LakeError(f"cannot reach bucket {self.bucket}: {exc}") from None
+            self._create_bucket()
+        except BotoCoreError as exc:
+            raise LakeError(f"cannot reach bucket {self.bucket}: {exc}") from None
+
+    def _create_bucket(self) -> None:
+        try:
             self._client.create_bucket(Bucket=self.bucket)
+        except (ClientError, BotoCoreError) as exc:
+            raise LakeError(
+                f"cannot create bucket {self.bucket} (is the endpoint an S3 server?): {exc}"
+            ) from None
 
     def exists(self, key: str) -> bool:
         try:
@@ -99,6 +109,8 @@ class Lake:
         except ClientError as exc:
             if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
                 return False
+            raise LakeError(f"cannot read s3://{self.bucket}/{key}: {exc}") from None
+        except BotoCoreError as exc:
             raise LakeError(f"cannot read s3://{self.bucket}/{key}: {exc}") from None
         return True
 
@@ -116,6 +128,8 @@ class Lake:
             ):
                 return False
             raise LakeError(f"cannot write s3://{self.bucket}/{key}: {exc}") from None
+        except BotoCoreError as exc:
+            raise LakeError(f"cannot write s3://{self.bucket}/{key}: {exc}") from None
         return True
 
     def get(self, key: str) -> bytes | None:
@@ -124,6 +138,8 @@ class Lake:
         except ClientError as exc:
             if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
                 return None
+            raise LakeError(f"cannot read s3://{self.bucket}/{key}: {exc}") from None
+        except BotoCoreError as exc:
             raise LakeError(f"cannot read s3://{self.bucket}/{key}: {exc}") from None
 
     def put_table_once(self, key: str, table: pa.Table) -> bool:
@@ -135,7 +151,14 @@ class Lake:
         body = self.get(key)
         if body is None:
             raise LakeError(f"missing s3://{self.bucket}/{key}")
-        return pq.read_table(io.BytesIO(body), schema=schema)
+        try:
+            return pq.read_table(io.BytesIO(body), schema=schema)
+        except (pa.ArrowException, OSError) as exc:
+            # A replay must stop at a damaged snapshot, never skip it: name it to the user.
+            raise LakeError(
+                f"s3://{self.bucket}/{key} is not a readable Parquet snapshot: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            ) from None
 
     def keys(self, prefix: str) -> list[str]:
         """Every key under `prefix`, sorted."""
@@ -153,6 +176,10 @@ class Lake:
             raise LakeError(
                 f"cannot list s3://{self.bucket}/{kwargs.get('Prefix', '')}: "
                 f"{exc.response['Error']['Code']}"
+            ) from None
+        except BotoCoreError as exc:
+            raise LakeError(
+                f"cannot list s3://{self.bucket}/{kwargs.get('Prefix', '')}: {exc}"
             ) from None
 
     def snapshots(self, symbol: str) -> Iterator[Snapshot]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from data_generator import lake as lake_keys
-from data_generator import ledger, ledger_store, oltp
+from data_generator import ledger, ledger_store, oltp, roles
 from data_generator.actions_step import (
     ActionReplayResult,
     ActionsReport,
@@ -31,7 +31,13 @@ from data_generator.alpha_vantage import (
 from data_generator.call_budget import CallBudget
 from data_generator.config import Settings, load_settings
 from data_generator.lake import Lake, LakeError
-from data_generator.prices import ReplyFormatError, bars_to_table, parse_daily_reply, table_to_bars
+from data_generator.prices import (
+    ReplyFormatError,
+    bars_to_table,
+    check_reply,
+    parse_daily_reply,
+    table_to_bars,
+)
 from data_generator.services import local_s3_settings
 from data_generator.synthetic import SyntheticPriceSource
 from data_generator.trading_calendar import is_trading_day
@@ -40,8 +46,6 @@ from data_generator.warehouse import (
     Connection,
     LoadCounts,
     WarehouseError,
-    apply_schema,
-    connect,
     delete_prices_not_in,
     insert_new_rows,
     load_prices,
@@ -55,6 +59,17 @@ log = logging.getLogger(__name__)
 DEFAULT_ACCOUNTS = 50
 DEFAULT_ORDERS = 600
 DAILY_ORDERS_RANGE = (15, 40)
+
+
+class FutureDateError(ValueError):
+    """The logical date has not happened yet: a source would have to invent its prices, and the
+    write-once lake would keep them."""
+
+
+def check_logical_date(logical_date: date) -> None:
+    today = datetime.now(UTC).date()
+    if logical_date > today:
+        raise FutureDateError(f"{logical_date} is in the future (today is {today} UTC)")
 
 
 class SymbolIngestError(RuntimeError):
@@ -154,7 +169,8 @@ def _source_name(source) -> str:
 def open_resources(
     settings: Settings, logical_date: date, stocks: tuple[Stock, ...] = ()
 ) -> Iterator[Resources]:
-    conn = connect(settings)
+    check_logical_date(logical_date)
+    conn = roles.connect_as(settings, roles.Role.LOADER)
     try:
         yield Resources(
             settings=settings,
@@ -174,7 +190,7 @@ def open_resources(
 def prepare_resources(res: Resources, stocks: tuple[Stock, ...]) -> None:
     """raw.stocks mirrors the whole universe file (plus any extra `stocks`, e.g. a benchmark's
     made-up tickers), whichever subset this run ingests; stocks no longer listed stay, inactive."""
-    apply_schema(res.conn)
+    roles.provision(res.settings)
     universe = load_universe(res.settings.universe_file)
     listed = {stock.symbol for stock in universe}
     upsert_stocks(res.conn, universe + tuple(s for s in stocks if s.symbol not in listed))
@@ -222,6 +238,7 @@ def _reply_body(res: Resources, symbol: str, logical_date: date) -> tuple[bytes,
     if isinstance(res.source, AlphaVantageClient) and _daily_limit_hit_in_run(res, logical_date):
         raise DailyLimitError(f"{symbol}: not requested, {DAILY_LIMIT_MESSAGE} earlier in this run")
     body = res.source.fetch_daily(symbol)
+    check_reply(symbol, body)  # a broken reply must not become the day's write-once record
     if not res.lake.put_once(key, body, "application/json"):
         body = res.lake.get(key) or body  # another writer won the race: theirs is the record
     return body, True
@@ -237,7 +254,13 @@ def _load_snapshot(
     source_name = _source_name(res.source)
     parsed = parse_daily_reply(symbol, body, source_name, logical_date)
     pkey = lake_keys.parquet_key(symbol, logical_date)
-    res.lake.put_table_once(pkey, bars_to_table(parsed.bars))
+    table = bars_to_table(parsed.bars)
+    if not res.lake.put_table_once(pkey, table) and not res.lake.get_table(pkey).equals(table):
+        # A rerun keeps the write-once snapshot, so it must still be the one this reply makes.
+        raise LakeError(
+            f"s3://{res.lake.bucket}/{pkey} differs from the snapshot its reply makes; "
+            "delete it and rerun the date to rebuild it"
+        )
     rows = [
         (symbol, day, o, h, lo, c, v, source_name, pkey)
         for day, o, h, lo, c, v in parsed.bars.rows()
@@ -531,9 +554,9 @@ def replay(
     their corporate actions (whole lists per snapshot, so `since` does not apply to them)."""
     lake = Lake.from_settings(settings)
     symbols = [s for s in lake.snapshot_symbols() if not settings.symbols or s in settings.symbols]
-    conn = connect(settings)
+    roles.provision(settings)
+    conn = roles.connect_as(settings, roles.Role.LOADER)
     try:
-        apply_schema(conn)
         results = []
         for symbol in symbols:
             results.append(replay_symbol(conn, lake, symbol, since))
@@ -569,6 +592,13 @@ def ingest_day(
     results = ingest_prices(res, symbols, logical_date, on_symbol)
     actions = ingest_actions_with(res.conn, res.lake, res.source, symbols, logical_date)
     report = IngestReport(logical_date, results, notices=list(res.source.notices), actions=actions)
+    if report.failed:
+        # Orders are drawn over the symbols that have prices and are never redrawn, so activity
+        # made now would differ for good from a clean run's: the rerun of the date makes it.
+        report.activity = ActivityResult(
+            logical_date, skipped="held back until every symbol loaded (rerun the date)"
+        )
+        return report
     if initialise:
         report.history = initialise_activity(res, symbols, logical_date, accounts, orders)
     report.activity = day_activity(res, symbols, logical_date)

@@ -141,15 +141,53 @@ def _validate_bar(
     return day, open_, high, low, close, volume
 
 
-def parse_daily_reply(symbol: str, body: bytes, source: str, snapshot_date: date) -> ParsedReply:
-    """Split a reply into bars that meet the raw contract and rejects with their reasons."""
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys are unique: `json` would keep the last of two equal dates."""
+    seen: dict[str, object] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKeyError(key)
+        seen[key] = value
+    return seen
+
+
+def _no_constants(name: str) -> object:
+    """NaN and Infinity are not JSON; Python's parser would accept them as floats."""
+    raise ValueError(f"non-JSON constant {name}")
+
+
+def check_reply(symbol: str, body: bytes) -> dict[str, object]:
+    """The series of a reply that is strictly a daily reply for `symbol`, else ReplyFormatError.
+
+    Checked before the reply is written to the write-once lake, so a hostile or broken body (not
+    JSON, NaN, a date given twice, another symbol's data) never becomes the record of the day.
+    """
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
+    except _DuplicateKeyError as exc:
+        raise ReplyFormatError(f"{symbol}: reply repeats the key {str(exc)[:40]!r}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ReplyFormatError(f"{symbol}: reply is not valid JSON ({exc.msg})") from None
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise ReplyFormatError(f"{symbol}: reply is not valid JSON ({reason})") from None
+    except ValueError as exc:
+        raise ReplyFormatError(f"{symbol}: reply is not valid JSON ({exc})") from None
     series = payload.get(SERIES_KEY) if isinstance(payload, dict) else None
     if not isinstance(series, dict):
         raise ReplyFormatError(f"{symbol}: reply has no '{SERIES_KEY}' object")
+    meta = payload.get("Meta Data")
+    answered = meta.get("2. Symbol") if isinstance(meta, dict) else None
+    if answered is not None and str(answered).strip().upper() != symbol.upper():
+        raise ReplyFormatError(f"{symbol}: reply is for another symbol ({str(answered)[:40]!r})")
+    return series
+
+
+def parse_daily_reply(symbol: str, body: bytes, source: str, snapshot_date: date) -> ParsedReply:
+    """Split a reply into bars that meet the raw contract and rejects with their reasons."""
+    series = check_reply(symbol, body)
     bars = PriceBars(symbol=symbol, source=source, snapshot_date=snapshot_date)
     rejects: list[RejectedBar] = []
     for day_text, values in sorted(series.items()):

@@ -13,10 +13,13 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from data_generator.config import DBT_PROJECT_DIR, Settings
+from data_generator.roles import Role, as_role, connect_as
 
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 
@@ -63,7 +66,23 @@ def build(
         args.append("--full-refresh")
     if vars:
         args += ["--vars", json.dumps(vars)]
-    return _run_dbt(settings, args, results_file="run_results.json")
+    with _one_build_at_a_time(settings):
+        return _run_dbt(settings, args, results_file="run_results.json")
+
+
+@contextmanager
+def _one_build_at_a_time(settings: Settings) -> Iterator[None]:
+    """Hold the database's build lock while dbt runs: a manual `fintrade run` during the
+    scheduler's build waits for it instead of swapping the same models underneath it. The lock
+    belongs to a session, so a killed build releases it with its connection."""
+    conn = connect_as(settings, Role.TRANSFORMER)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("select pg_advisory_lock(hashtext('fintrade.dbt_build'))")
+        yield
+    finally:
+        conn.close()
 
 
 def source_freshness(settings: Settings) -> DbtResult:
@@ -117,7 +136,9 @@ def _dbt_environ(settings: Settings) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES}
     # libpq's own variable: dbt's connections speak UTF-8 even to an SQL_ASCII database, whose
     # default client encoding would make psycopg2 reject any non-ASCII character in the SQL.
-    return {**inherited, **settings.pg_environ(), "PGCLIENTENCODING": "UTF8"}
+    # dbt builds as the role that owns staging, core and mart, and may only read raw.
+    transformer = as_role(settings, Role.TRANSFORMER)
+    return {**inherited, **transformer.pg_environ(), "PGCLIENTENCODING": "UTF8"}
 
 
 def _summary(output: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data_generator.pipeline import load_run_settings
-from data_generator.warehouse import connect
+from data_generator.roles import Role, connect_as
 
 QUERIES = {
     "mart.mart_stock_performance (top 5 by 30-day return)": """
@@ -47,7 +47,8 @@ def print_table(title: str, columns: list[str], rows: list[tuple]) -> None:
 
 
 def main() -> None:
-    conn = connect(load_run_settings())
+    # Marts only need the analyst, the role that can read nothing else.
+    conn = connect_as(load_run_settings(), Role.ANALYST)
     try:
         with conn, conn.cursor() as cur:
             for title, statement in QUERIES.items():

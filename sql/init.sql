@@ -162,3 +162,88 @@ create table if not exists raw.stock_splits (
     loaded_at      timestamptz not null default now(),
     primary key (symbol, effective_date)
 );
+-- Warehouse roles: least privilege for each part of the pipeline. Roles are cluster-wide, so
+-- creating one tolerates a concurrent init of another database on the same server. Passwords are
+-- never set here: the pipeline sets them from its settings (data_generator/roles.py).
+--   fintrade_loader       writes raw (ingest, OLTP activity); no DDL anywhere
+--   fintrade_transformer  reads raw; owns staging, core and mart (dbt)
+--   fintrade_analyst      reads mart only (dashboards, the demo's mart print-out)
+do $$
+declare
+    role_name text;
+begin
+    foreach role_name in array array['fintrade_loader', 'fintrade_transformer', 'fintrade_analyst']
+    loop
+        if not exists (select 1 from pg_roles where rolname = role_name) then
+            begin
+                execute format('create role %I login', role_name);
+            exception when duplicate_object or unique_violation then
+                null;  -- another session created it first
+            end;
+        end if;
+    end loop;
+end
+$$;
+
+-- Temporary tables only for the roles whose loads use them; the analyst creates nothing at all.
+do $$
+begin
+    execute format('revoke create, temporary on database %I from public', current_database());
+    execute format(
+        'grant connect, temporary on database %I to fintrade_loader, fintrade_transformer',
+        current_database()
+    );
+    execute format('grant connect on database %I to fintrade_analyst', current_database());
+end
+$$;
+
+revoke create on schema public from public;
+
+-- raw: tables made here by the schema owner; granted by schema so tables added later are covered.
+grant usage on schema raw to fintrade_loader, fintrade_transformer;
+grant select, insert, update, delete on all tables in schema raw to fintrade_loader;
+grant usage, select, update on all sequences in schema raw to fintrade_loader;
+grant select on all tables in schema raw to fintrade_transformer;
+alter default privileges in schema raw
+grant select, insert, update, delete on tables to fintrade_loader;
+alter default privileges in schema raw grant usage, select, update on sequences to fintrade_loader;
+alter default privileges in schema raw grant select on tables to fintrade_transformer;
+
+-- staging, core, mart belong to the transformer, and so does every relation dbt made in them
+-- earlier as another user (a database built before these roles existed).
+alter schema staging owner to fintrade_transformer;
+alter schema core owner to fintrade_transformer;
+alter schema mart owner to fintrade_transformer;
+
+do $$
+declare
+    relation record;
+begin
+    for relation in
+        select
+            namespace.nspname as schema_name,
+            class.relname as relation_name,
+            case class.relkind
+                when 'v' then 'view'
+                when 'm' then 'materialized view'
+                when 'S' then 'sequence'
+                else 'table'
+            end as relation_kind
+        from pg_class as class
+        inner join pg_namespace as namespace on class.relnamespace = namespace.oid
+        where namespace.nspname in ('staging', 'core', 'mart')
+          and class.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
+          and class.relowner <> 'fintrade_transformer'::regrole
+    loop
+        execute format(
+            'alter %s %I.%I owner to fintrade_transformer',
+            relation.relation_kind, relation.schema_name, relation.relation_name
+        );
+    end loop;
+end
+$$;
+
+grant usage on schema mart to fintrade_analyst;
+grant select on all tables in schema mart to fintrade_analyst;
+alter default privileges for role fintrade_transformer in schema mart
+grant select on tables to fintrade_analyst;

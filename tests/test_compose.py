@@ -49,7 +49,7 @@ SCHEDULER_CONTAINER = "fintrade_airflow_scheduler"
 ORIGINAL_INIT_SCRIPT = "/opt/airflow/data_generator/generate_data.py"
 # Optional credentials: empty means "not used" (no key -> synthetic prices; no lake endpoint ->
 # the bundled server). Every other secret-looking variable is required.
-# The dashboard's own login is optional too: empty means the warehouse login (PGUSER/PGPASSWORD).
+# The dashboard's own login is optional too: empty means the analyst role.
 OPTIONAL_SECRETS = {
     "ALPHA_VANTAGE_API_KEY",
     "AWS_ACCESS_KEY_ID",
@@ -615,6 +615,8 @@ def test_dashboard_serves_the_warehouse_from_the_project_image(services):
     assert importlib.util.find_spec(DASHBOARD_COMMAND[-1] + ".__main__") is not None
     environment = dashboard["environment"]
     assert environment["PGHOST"] == "warehouse"
+    assert "PGPASSWORD" not in environment, "the dashboard must not hold the owner's password"
+    assert "FINTRADE_ANALYST_PASSWORD" in environment
     assert environment["DASHBOARD_HOST"] == "0.0.0.0"
     assert not [name for name in environment if name.startswith("AIRFLOW__")]
     (port,) = dashboard["ports"]

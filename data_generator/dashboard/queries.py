@@ -17,7 +17,9 @@ import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
+from data_generator import roles
 from data_generator.config import Settings
+from data_generator.roles import Role
 
 CONNECT_TIMEOUT_SECONDS = 3
 TOP_ACCOUNTS = 10
@@ -129,13 +131,18 @@ class RunKey:
 
 @contextmanager
 def read_only_connection(settings: Settings) -> Iterator[Connection]:
-    """A session that cannot write: read-only by default for every transaction, set at login."""
+    """A session that cannot write: read-only by default for every transaction, set at login,
+    as the analyst role (reads `mart` only) unless `DASHBOARD_PGUSER` names another login."""
+    user = settings.dashboard_pg_user or Role.ANALYST.value
+    password = settings.dashboard_pg_password
+    if not settings.dashboard_pg_user:
+        password = password or roles.password(settings, Role.ANALYST)
     try:
         conn = psycopg2.connect(
             host=settings.pg_host,
             port=settings.pg_port,
-            user=settings.dashboard_pg_user or settings.pg_user,
-            password=settings.dashboard_pg_password or settings.pg_password,
+            user=user,
+            password=password,
             dbname=settings.pg_database,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             application_name="fintrade-dashboard",
