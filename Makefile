@@ -13,12 +13,13 @@ PYTEST_ARGS ?=
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup services-up services-down services-status demo test lint bench
+.PHONY: help setup services-up services-down services-status demo test lint bench stack-test
 
 help:
 	@echo "make demo     set up, start local services, run the pipeline for DATE=$(DATE), show marts"
 	@echo "make test     set up and run every test (pytest: ingestion, dbt, Airflow DAG, compose)"
 	@echo "make lint     ruff + sqlfluff"
+	@echo "make stack-test  the Docker Compose stack, up for real and checked (needs a Docker engine)"
 	@echo "make airflow  the Airflow UI on http://127.0.0.1:8080 (services must be up)"
 	@echo "make services-up | services-down | services-status"
 
@@ -47,6 +48,11 @@ demo: services-up
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The Compose stack with a real Docker engine (started here when none answers and this is root):
+# official images where pullable, else local builds from docker/local-images/. See docs/docker.md.
+stack-test: setup
+	$(BIN)/python -m tests.stack
 
 lint: setup
 	$(BIN)/ruff check .
