@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 DATE ?= $(shell date -u -d yesterday +%F)
 PYTEST_ARGS ?=
+STACK_TEST_ARGS ?=
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -51,8 +52,9 @@ test: setup
 
 # The Compose stack with a real Docker engine (started here when none answers and this is root):
 # official images where pullable, else local builds from docker/local-images/. See docs/docker.md.
+# STACK_TEST_ARGS=--bench adds bytecode start-up timings inside the image.
 stack-test: setup
-	$(BIN)/python -m tests.stack
+	$(BIN)/python -m tests.stack $(STACK_TEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
