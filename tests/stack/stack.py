@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_NAME = "fintrade-stacktest"
@@ -30,6 +31,8 @@ SECRET_VARIABLES = (
 PORT_VARIABLES = ("AIRFLOW_API_PORT", "WAREHOUSE_PORT", "LAKE_S3_PORT")
 # Ports other work on this machine uses; never published by the stack test.
 RESERVED_PORTS = frozenset({5432, 5433, 6379, 8080, 8333})
+# Docker names a volume nobody named (an image's VOLUME without a mount) by 64 hex digits.
+ANONYMOUS_VOLUME = re.compile(r"^[0-9a-f]{64}$")
 
 
 def free_port(reserved: frozenset[int] = RESERVED_PORTS) -> int:
@@ -75,6 +78,7 @@ class Stack:
     env_file: Path
     settings: dict[str, str]
     extra_env: dict[str, str]
+    anonymous_volumes: set[str] = field(default_factory=set)
 
     def run(
         self, *args: str, check: bool = True, timeout: float | None = None
@@ -103,8 +107,30 @@ class Stack:
             raise RuntimeError(f"`compose {' '.join(args)}` failed:\n{result.stderr[-3000:]}")
         return result
 
-    def services(self) -> list[Service]:
-        """Every container of this project, from the engine (works the same for v1 and v2)."""
+    def down(self, volumes: bool) -> None:
+        """`down`, and with volumes also the anonymous volumes its containers ever had.
+
+        `preflight` runs in the PostgreSQL image without a data mount, so the image's VOLUME gets
+        an anonymous volume; a plain `down` leaves it behind, and `down --volumes` only removes
+        those of the containers it removes at that moment.
+        """
+        self.anonymous_volumes |= self._anonymous_volumes()
+        args = ["down", "--remove-orphans", *(["--volumes"] if volumes else [])]
+        self.run(*args, check=False)
+        if volumes:
+            for volume in sorted(self.anonymous_volumes):
+                subprocess.run(["docker", "volume", "rm", volume], capture_output=True)
+
+    def _anonymous_volumes(self) -> set[str]:
+        states = self._inspect()
+        return {
+            mount["Name"]
+            for state in states
+            for mount in state.get("Mounts", [])
+            if mount.get("Type") == "volume" and ANONYMOUS_VOLUME.match(mount.get("Name", ""))
+        }
+
+    def _inspect(self) -> list[dict]:
         ids = subprocess.run(
             [
                 "docker",
@@ -120,11 +146,15 @@ class Stack:
         ).stdout.split()
         if not ids:
             return []
-        states = json.loads(
+        return json.loads(
             subprocess.run(
                 ["docker", "inspect", *ids], capture_output=True, text=True, check=True
             ).stdout
         )
+
+    def services(self) -> list[Service]:
+        """Every container of this project, from the engine (works the same for v1 and v2)."""
+        states = self._inspect()
         return [
             Service(
                 name=state["Config"]["Labels"]["com.docker.compose.service"],
