@@ -14,11 +14,12 @@ STACK_TEST_ARGS ?=
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup services-up services-down services-status demo test lint bench stack-test
+.PHONY: help setup services-up services-down services-status demo test test-unit lint bench stack-test
 
 help:
 	@echo "make demo     set up, start local services, run the pipeline for DATE=$(DATE), show marts"
 	@echo "make test     set up and run every test (pytest: ingestion, dbt, Airflow DAG, compose)"
+	@echo "make test-unit  the fast tier only: pure logic, no servers (tests/unit)"
 	@echo "make lint     ruff + sqlfluff"
 	@echo "make stack-test  the Docker Compose stack, up for real and checked (needs a Docker engine)"
 	@echo "make airflow  the Airflow UI on http://127.0.0.1:8080 (services must be up)"
@@ -49,6 +50,9 @@ demo: services-up
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 # The Compose stack with a real Docker engine (started here when none answers and this is root):
 # official images where pullable, else local builds from docker/local-images/. See docs/docker.md.

@@ -23,7 +23,7 @@ from data_generator.config import (
     parse_symbols,
 )
 from data_generator.lake import LakeError
-from data_generator.universe import UnknownSymbolError, select_stocks
+from data_generator.universe import UniverseFileError, UnknownSymbolError, select_stocks
 from data_generator.warehouse import WarehouseError
 
 log = logging.getLogger("fintrade")
@@ -137,7 +137,7 @@ def _ingest(
     accounts: int = pipeline.DEFAULT_ACCOUNTS,
     orders: int = pipeline.DEFAULT_ORDERS,
 ) -> pipeline.IngestReport:
-    stocks = select_stocks(settings.symbols)
+    stocks = select_stocks(settings.symbols, settings.universe_file)
     with pipeline.open_resources(settings, logical_date, stocks) as res:
         progress = _Progress(len(stocks), f"prices {logical_date}")
         try:
@@ -225,6 +225,7 @@ KNOWN_ERRORS = (
     CommandFailed,
     ConfigError,
     UnknownSymbolError,
+    UniverseFileError,
     services.ServiceError,
     WarehouseError,
     LakeError,

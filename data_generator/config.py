@@ -18,9 +18,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INIT_SQL = PROJECT_ROOT / "sql" / "init.sql"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt" / "fintrade"
 LOCAL_STATE_DIR = PROJECT_ROOT / ".local"
+UNIVERSE_FILE = PROJECT_ROOT / "data_generator" / "reference" / "stocks.csv"
 
 PRICE_SOURCES = ("alphavantage", "synthetic")
 OUTPUT_SIZES = ("compact", "full")
+POSTGRES_SERVERS = ("auto", "system", "embedded")
 
 
 class ConfigError(ValueError):
@@ -42,12 +44,14 @@ class Settings:
     symbols: tuple[str, ...] | None = None
     seed: int = 42
     history_days: int = 365
+    universe_file: Path = UNIVERSE_FILE
 
     pg_host: str = "127.0.0.1"
     pg_port: int = 5432
     pg_user: str = "postgres"
     pg_password: str | None = field(default=None, repr=False)
     pg_database: str = "fintrade"
+    postgres_server: str = "auto"
 
     s3_bucket: str = "fintrade-raw"
     aws_endpoint_url: str | None = None
@@ -175,11 +179,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         symbols=parse_symbols(env.get("FINTRADE_SYMBOLS")),
         seed=_positive_int(env, "FINTRADE_SEED", Settings.seed),
         history_days=_positive_int(env, "FINTRADE_HISTORY_DAYS", Settings.history_days),
+        universe_file=Path(_optional(env, "FINTRADE_UNIVERSE_FILE") or UNIVERSE_FILE),
         pg_host=_optional(env, "PGHOST") or Settings.pg_host,
         pg_port=_positive_int(env, "PGPORT", Settings.pg_port),
         pg_user=_optional(env, "PGUSER") or Settings.pg_user,
         pg_password=_optional(env, "PGPASSWORD"),
         pg_database=_optional(env, "PGDATABASE") or Settings.pg_database,
+        postgres_server=_choice(
+            env, "FINTRADE_POSTGRES_SERVER", POSTGRES_SERVERS, Settings.postgres_server
+        ),
         s3_bucket=_optional(env, "S3_BUCKET") or Settings.s3_bucket,
         aws_endpoint_url=_optional(env, "AWS_ENDPOINT_URL"),
         aws_access_key_id=_optional(env, "AWS_ACCESS_KEY_ID"),

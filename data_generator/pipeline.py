@@ -12,10 +12,10 @@ import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from data_generator import lake as lake_keys
-from data_generator import oltp
+from data_generator import ledger, ledger_store, oltp
 from data_generator.alpha_vantage import (
     AlphaVantageClient,
     AlphaVantageError,
@@ -28,7 +28,7 @@ from data_generator.prices import ReplyFormatError, bars_to_table, parse_daily_r
 from data_generator.services import local_s3_settings
 from data_generator.synthetic import SyntheticPriceSource
 from data_generator.trading_calendar import is_trading_day
-from data_generator.universe import Stock, select_stocks
+from data_generator.universe import Stock, load_universe, select_stocks
 from data_generator.warehouse import (
     Connection,
     LoadCounts,
@@ -126,7 +126,14 @@ def load_run_settings() -> Settings:
 def make_price_source(settings: Settings, logical_date: date, stocks: tuple[Stock, ...] = ()):
     if settings.price_source == "alphavantage":
         return AlphaVantageClient(settings)
-    return SyntheticPriceSource(settings.seed, settings.history_days, logical_date, stocks)
+    # The sector picks the synthetic profile, so a source opened for one symbol (an Airflow
+    # task) still knows every stock of the universe file.
+    return SyntheticPriceSource(
+        settings.seed,
+        settings.history_days,
+        logical_date,
+        stocks or load_universe(settings.universe_file),
+    )
 
 
 def _source_name(source) -> str:
@@ -150,14 +157,18 @@ def open_resources(
 
 
 def prepare_resources(res: Resources, stocks: tuple[Stock, ...]) -> None:
+    """raw.stocks mirrors the whole universe file (plus any extra `stocks`, e.g. a benchmark's
+    made-up tickers), whichever subset this run ingests; stocks no longer listed stay, inactive."""
     apply_schema(res.conn)
-    upsert_stocks(res.conn, stocks)
+    universe = load_universe(res.settings.universe_file)
+    listed = {stock.symbol for stock in universe}
+    upsert_stocks(res.conn, universe + tuple(s for s in stocks if s.symbol not in listed))
     res.lake.ensure_bucket()
 
 
 def prepare(settings: Settings, logical_date: date) -> None:
     """Schema, reference stocks and bucket; idempotent, so every run may start with it."""
-    stocks = select_stocks(settings.symbols)
+    stocks = select_stocks(settings.symbols, settings.universe_file)
     with open_resources(settings, logical_date, stocks) as res:
         prepare_resources(res, stocks)
 
@@ -356,28 +367,36 @@ def _account_ids(conn: Connection) -> list[str]:
 
 
 def _insert_activity(cur, activity: oltp.Activity) -> tuple[int, int]:
-    """Orders and their trades in the caller's transaction; ids already there are skipped."""
+    """Orders, trades and cash movements in the caller's transaction; ids already there are
+    skipped."""
     orders = insert_new_rows(cur, "raw.orders", "order_id", oltp.ORDER_COLUMNS, activity.orders)
     trades = insert_new_rows(cur, "raw.trades", "trade_id", oltp.TRADE_COLUMNS, activity.trades)
+    insert_new_rows(
+        cur, "raw.cash_movements", "movement_id", oltp.MOVEMENT_COLUMNS, activity.movements
+    )
     return orders, trades
 
 
 def initialise_activity(
     res: Resources, symbols: list[str], logical_date: date, accounts: int, orders: int
 ) -> ActivityResult:
-    """Accounts and the order history over the loaded prices, once: a rerun adds nothing."""
+    """Accounts and the order history over the prices before the day, once: a rerun adds
+    nothing. The day itself is left to `day_activity`, so the two never interleave."""
     result = ActivityResult(logical_date)
     if _account_ids(res.conn):
         result.skipped = "accounts already exist (initialised before)"
         return result
-    days = _day_ranges(res.conn, symbols, None, logical_date)
+    days = _day_ranges(res.conn, symbols, None, logical_date - timedelta(days=1))
     if not days:
-        result.skipped = f"no prices on or before {logical_date} to trade on"
+        result.skipped = f"no prices before {logical_date} to trade on"
         return result
     first_day = min(day.price_date for day in days)
     rows = oltp.make_accounts(res.settings.seed, accounts, first_day)
-    activity = oltp.history_activity(res.settings.seed, days, [row[0] for row in rows], orders)
+    opening = {row[0]: row[4] for row in rows}
     with res.conn, res.conn.cursor() as cur:
+        ledger_store.lock_books(cur)
+        splits = ledger_store.stored_splits(cur)
+        activity = oltp.history_activity(res.settings.seed, days, opening, orders, splits)
         result.accounts = insert_new_rows(
             cur, "raw.accounts", "account_id", oltp.ACCOUNT_COLUMNS, rows
         )
@@ -386,7 +405,8 @@ def initialise_activity(
 
 
 def day_activity(res: Resources, symbols: list[str], logical_date: date) -> ActivityResult:
-    """That trading day's new orders and trades, deterministic from the seed and the date."""
+    """That trading day's new orders, trades and cash movements, deterministic from the seed,
+    the date and the books as stored; once generated, a day is never generated again."""
     result = ActivityResult(logical_date)
     account_ids = _account_ids(res.conn)
     if not account_ids:
@@ -400,17 +420,33 @@ def day_activity(res: Resources, symbols: list[str], logical_date: date) -> Acti
         result.skipped = f"no prices loaded for {logical_date}"
         return result
     rng = random.Random(f"size-{res.settings.seed}-{logical_date.isoformat()}")
-    activity = oltp.daily_activity(
-        res.settings.seed, logical_date, days, account_ids, rng.randint(*DAILY_ORDERS_RANGE)
-    )
     with res.conn, res.conn.cursor() as cur:
+        ledger_store.lock_books(cur)
+        if ledger_store.day_generated(cur, logical_date):
+            result.skipped = "the day's activity is already stored"
+            return result
+        opening = ledger_store.opening_cash(cur)
+        books = ledger.books_for_day(
+            opening,
+            ledger_store.stored_events(cur),
+            ledger_store.stored_splits(cur),
+            logical_date,
+        )
+        activity = oltp.daily_activity(
+            res.settings.seed,
+            logical_date,
+            days,
+            books,
+            opening,
+            rng.randint(*DAILY_ORDERS_RANGE),
+        )
         result.orders, result.trades = _insert_activity(cur, activity)
     return result
 
 
 def load_activity(settings: Settings, logical_date: date) -> ActivityResult:
     """The scheduled OLTP step: initialise accounts and history on first run, then the day."""
-    symbols = [s.symbol for s in select_stocks(settings.symbols)]
+    symbols = [s.symbol for s in select_stocks(settings.symbols, settings.universe_file)]
     with open_resources(settings, logical_date) as res:
         first = initialise_activity(res, symbols, logical_date, DEFAULT_ACCOUNTS, DEFAULT_ORDERS)
         result = day_activity(res, symbols, logical_date)

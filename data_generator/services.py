@@ -25,6 +25,12 @@ from pathlib import Path
 import psycopg2
 
 from data_generator.config import Settings
+from data_generator.postgres_binaries import (
+    EMBEDDED_PACKAGE,
+    PostgresBinaries,
+    ServerKind,
+    find_binaries,
+)
 
 S3_BASE_PORT = 8333
 STARTUP_TIMEOUT_SECONDS = 60.0
@@ -66,10 +72,10 @@ def _wait_until(check, what: str, timeout: float = STARTUP_TIMEOUT_SECONDS) -> N
     raise ServiceError(f"{what} did not come up within {timeout:.0f} s")
 
 
-def _stop_pid(pid: int, what: str) -> None:
+def _stop_pid(pid: int, what: str, signal_number: int = signal.SIGTERM) -> None:
     if not _pid_alive(pid):
         return
-    os.kill(pid, signal.SIGTERM)
+    os.kill(pid, signal_number)
     deadline = time.monotonic() + 30
     while _pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -82,32 +88,42 @@ def _stop_pid(pid: int, what: str) -> None:
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 
-def postgres_answers(settings: Settings) -> bool:
-    """True when a PostgreSQL server accepts our user at the configured host and port."""
+def server_version(settings: Settings) -> str | None:
+    """'16.14' when a PostgreSQL server accepts our user at the configured host and port."""
     try:
-        psycopg2.connect(
+        conn = psycopg2.connect(
             host=settings.pg_host,
             port=settings.pg_port,
             user=settings.pg_user,
             password=settings.pg_password,
             dbname="postgres",
             connect_timeout=3,
-        ).close()
+        )
     except psycopg2.OperationalError:
-        return False
-    return True
+        return None
+    try:
+        number = conn.server_version  # e.g. 160014 for 16.14
+    finally:
+        conn.close()
+    return f"{number // 10000}.{number % 10000}"
 
 
-def _postgres_bin_dir() -> Path:
-    for name in ("pg_ctl", "initdb"):
-        found = shutil.which(name)
-        if found:
-            return Path(found).resolve().parent
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    if candidates:
-        return candidates[0]
+def postgres_answers(settings: Settings) -> bool:
+    """True when a PostgreSQL server accepts our user at the configured host and port."""
+    return server_version(settings) is not None
+
+
+def _postgres_binaries(settings: Settings) -> PostgresBinaries:
+    binaries = find_binaries(settings.postgres_server)
+    if binaries is not None:
+        return binaries
+    if settings.postgres_server == "system":
+        raise ServiceError(
+            "no PostgreSQL server binaries on this machine (FINTRADE_POSTGRES_SERVER=system): "
+            "install postgresql, set FINTRADE_POSTGRES_SERVER=auto, or point PGHOST at a server"
+        )
     raise ServiceError(
-        "no PostgreSQL server binaries found (install postgresql, or point PGHOST at a server)"
+        f"the embedded PostgreSQL ({EMBEDDED_PACKAGE}) is not installed: run 'make setup'"
     )
 
 
@@ -122,13 +138,35 @@ def _as_postgres_user() -> list[str]:
     return ["runuser", "-u", "postgres", "--"]
 
 
-def _postgres_dir(settings: Settings) -> Path:
-    return settings.local_state_dir / "postgres"
+def _postgres_dir(settings: Settings, kind: ServerKind = ServerKind.SYSTEM) -> Path:
+    """One cluster folder per kind: a data folder opens only with binaries of its own major."""
+    folder = "postgres" if kind is ServerKind.SYSTEM else f"postgres-{kind}"
+    return settings.local_state_dir / folder
+
+
+def _run_pg_tool(command: list[str], what: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        raise ServiceError(f"{what} failed: {lines[-1] if lines else f'exit {result.returncode}'}")
+
+
+def _check_reachable(runas: list[str], root: Path, binaries: PostgresBinaries) -> None:
+    """As root the server runs as `postgres`, which must reach both the binaries and the data."""
+    if not runas:
+        return
+    check = [*runas, "test", "-x", str(binaries.tool("initdb")), "-a", "-w", str(root)]
+    if subprocess.run(check, capture_output=True, check=False).returncode != 0:
+        raise ServiceError(
+            f"the 'postgres' user cannot use {binaries.bin_dir} or write {root}: put the project "
+            "in a folder every user can read, or run as a normal user"
+        )
 
 
 def ensure_postgres(settings: Settings) -> bool:
     """Start a project-local cluster at the configured port when nothing answers there; True
-    when this call started it."""
+    when this call started it. A server that answers always wins; else the machine's binaries,
+    else the wheel's (FINTRADE_POSTGRES_SERVER narrows that to one kind)."""
     if postgres_answers(settings):
         return False
     if settings.pg_host not in ("127.0.0.1", "localhost"):
@@ -138,18 +176,26 @@ def ensure_postgres(settings: Settings) -> bool:
             f"port {settings.pg_port} is taken by something that does not accept PGUSER="
             f"{settings.pg_user}; set PGPORT to a free port or fix the credentials"
         )
-    bin_dir = _postgres_bin_dir()
-    root = _postgres_dir(settings)
+    binaries = _postgres_binaries(settings)
+    root = _postgres_dir(settings, binaries.kind)
     data_dir = root / "data"
     runas = _as_postgres_user()
     root.mkdir(parents=True, exist_ok=True)
     if runas:
         shutil.chown(root, user="postgres", group="postgres")
-    if not (data_dir / "PG_VERSION").exists():
-        subprocess.run(
+    _check_reachable(runas, root, binaries)
+    version_file = data_dir / "PG_VERSION"
+    if version_file.exists() and version_file.read_text().strip() != binaries.major_version:
+        raise ServiceError(
+            f"{data_dir} holds a PostgreSQL {version_file.read_text().strip()} cluster but "
+            f"{binaries.kind.origin} are PostgreSQL {binaries.major_version}: move that folder "
+            "away or set FINTRADE_POSTGRES_SERVER"
+        )
+    if not version_file.exists():
+        _run_pg_tool(
             [
                 *runas,
-                str(bin_dir / "initdb"),
+                str(binaries.tool("initdb")),
                 "-D",
                 str(data_dir),
                 "-U",
@@ -158,35 +204,47 @@ def ensure_postgres(settings: Settings) -> bool:
                 "--encoding=UTF8",
                 "--no-instructions",
             ],
-            check=True,
-            capture_output=True,
+            f"initdb ({binaries.kind.origin})",
         )
-    subprocess.run(
+    log_file = root / "server.log"
+    _run_pg_tool(
         [
             *runas,
-            str(bin_dir / "pg_ctl"),
+            str(binaries.tool("pg_ctl")),
             "-D",
             str(data_dir),
             "-l",
-            str(root / "server.log"),
+            str(log_file),
             "-o",
             f"-p {settings.pg_port} -c listen_addresses=127.0.0.1 -k {root}",
             "-w",
             "start",
         ],
-        check=True,
-        capture_output=True,
+        f"starting PostgreSQL from {binaries.kind.origin} (see {log_file})",
     )
     _wait_until(lambda: postgres_answers(settings), "local PostgreSQL")
     return True
 
 
-def _local_postgres_pid(settings: Settings) -> int | None:
-    pid_file = _postgres_dir(settings) / "data" / "postmaster.pid"
-    if not pid_file.exists():
-        return None
-    pid = int(pid_file.read_text().splitlines()[0])
-    return pid if _pid_alive(pid) else None
+@dataclass(frozen=True)
+class LocalPostgres:
+    """A project-local cluster that runs: which binaries, its postmaster's pid and port."""
+
+    kind: ServerKind
+    pid: int
+    port: int
+
+
+def _local_postgres(settings: Settings) -> LocalPostgres | None:
+    for kind in ServerKind:
+        pid_file = _postgres_dir(settings, kind) / "data" / "postmaster.pid"
+        if not pid_file.exists():
+            continue
+        # postmaster.pid: pid, data folder, start time, port, ...
+        lines = pid_file.read_text().splitlines()
+        if _pid_alive(int(lines[0])):
+            return LocalPostgres(kind, int(lines[0]), int(lines[3]))
+    return None
 
 
 # --- SeaweedFS (S3) -------------------------------------------------------------------------
@@ -351,23 +409,35 @@ def services_down(settings: Settings) -> list[str]:
 
 def stop_postgres(settings: Settings) -> int | None:
     """Stop the project-local cluster if it runs; its pid, or None when there was none."""
-    pg_pid = _local_postgres_pid(settings)
-    if pg_pid is not None:
-        _stop_pid(pg_pid, "local PostgreSQL")
-    return pg_pid
+    local = _local_postgres(settings)
+    if local is None:
+        return None
+    # SIGINT is PostgreSQL's fast shutdown: SIGTERM would wait for every client to disconnect.
+    _stop_pid(local.pid, "local PostgreSQL", signal.SIGINT)
+    return local.pid
+
+
+def _postgres_detail(version: str | None, local: LocalPostgres | None, port: int) -> str:
+    """Which server answers: one the project started (and from which binaries) or the user's."""
+    if version is None:
+        return "not running: run 'fintrade services up'"
+    if local is None or local.port != port:
+        return f"PostgreSQL {version}, a server the project did not start"
+    return f"PostgreSQL {version}, project-local from {local.kind.origin}, pid {local.pid}"
 
 
 def services_status(settings: Settings) -> list[ServiceStatus]:
-    pg_pid = _local_postgres_pid(settings)
     psql = (
         f"psql -h {settings.pg_host} -p {settings.pg_port} -U {settings.pg_user} "
         f"-d {settings.pg_database}"
     )
+    version = server_version(settings)
+    local = _local_postgres(settings)
     statuses = [
         ServiceStatus(
             name="postgres",
-            running=postgres_answers(settings),
-            detail=psql + (f"  (project-local, pid {pg_pid})" if pg_pid else ""),
+            running=version is not None,
+            detail=f"{psql}  ({_postgres_detail(version, local, settings.pg_port)})",
         )
     ]
     if settings.uses_local_s3:

@@ -15,14 +15,15 @@ from functools import lru_cache
 import numpy as np
 
 from data_generator.trading_calendar import trading_days
-from data_generator.universe import STOCKS, Stock
+from data_generator.universe import Stock
 
 EPOCH = date(2012, 1, 3)
 TRADING_DAYS_PER_YEAR = 252
 
-# (start price range, annual volatility, annual drift, typical daily volume) per sector.
+# (start price range, annual volatility, annual drift, typical daily volume) per GICS sector;
+# a sector not listed here (any the universe file names) gets the default profile.
 _SECTOR_PROFILES: dict[str, tuple[tuple[float, float], float, float, int]] = {
-    "Technology": ((80.0, 400.0), 0.32, 0.12, 40_000_000),
+    "Information Technology": ((80.0, 400.0), 0.32, 0.12, 40_000_000),
     "Communication Services": ((60.0, 300.0), 0.30, 0.10, 25_000_000),
     "Consumer Discretionary": ((40.0, 350.0), 0.38, 0.09, 30_000_000),
     "Financials": ((50.0, 250.0), 0.24, 0.07, 12_000_000),
@@ -31,8 +32,6 @@ _SECTOR_PROFILES: dict[str, tuple[tuple[float, float], float, float, int]] = {
     "Energy": ((40.0, 120.0), 0.28, 0.04, 18_000_000),
 }
 _DEFAULT_PROFILE = ((20.0, 200.0), 0.30, 0.06, 5_000_000)
-
-_BY_SYMBOL = {stock.symbol: stock for stock in STOCKS}
 
 
 def _stream(seed: int, symbol: str) -> np.random.Generator:
@@ -80,7 +79,7 @@ class SyntheticPriceSource:
         self._seed = seed
         self._history_days = history_days
         self._as_of = as_of
-        self._stocks = {stock.symbol: stock for stock in stocks} | _BY_SYMBOL
+        self._stocks = {stock.symbol: stock for stock in stocks}
         self.notices: list[str] = []
 
     def _stock(self, symbol: str) -> Stock:

@@ -115,7 +115,9 @@ def _run_dbt(settings: Settings, args: list[str], results_file: str) -> DbtResul
 def _dbt_environ(settings: Settings) -> dict[str, str]:
     # The child inherits the caller's environment (PATH, locale, DBT_* knobs) as any CLI would.
     inherited = {k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES}
-    return {**inherited, **settings.pg_environ()}
+    # libpq's own variable: dbt's connections speak UTF-8 even to an SQL_ASCII database, whose
+    # default client encoding would make psycopg2 reject any non-ASCII character in the SQL.
+    return {**inherited, **settings.pg_environ(), "PGCLIENTENCODING": "UTF8"}
 
 
 def _summary(output: str) -> str:

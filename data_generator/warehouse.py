@@ -60,6 +60,9 @@ def _connect(settings: Settings, dbname: str) -> Connection:
         dbname=dbname,
         connect_timeout=10,
         application_name="fintrade",
+        # A legacy server's databases can be SQL_ASCII; UTF-8 on the wire keeps non-ASCII text
+        # (company names, dbt's SQL comments) from failing in psycopg2's ASCII codec.
+        client_encoding="UTF8",
     )
 
 
@@ -266,21 +269,35 @@ def record_ingest_run(
 
 
 def upsert_stocks(conn: Connection, stocks: Iterable[Stock]) -> int:
-    rows = [(s.symbol, s.company_name, s.sector, s.exchange) for s in stocks]
+    """Make raw.stocks list `stocks` as active, in one transaction. A stock missing from them is
+    kept and marked inactive, never deleted: its prices and trades still need their dimension."""
+    rows = [(s.symbol, s.company_name, s.sector, s.exchange, s.currency) for s in stocks]
     with conn, conn.cursor() as cur:
         cur.executemany(
             """
-            insert into raw.stocks as target (symbol, company_name, sector, exchange)
-            values (%s, %s, %s, %s)
+            insert into raw.stocks as target
+                (symbol, company_name, sector, exchange, currency, is_active)
+            values (%s, %s, %s, %s, %s, true)
             on conflict (symbol) do update set
                 company_name = excluded.company_name,
                 sector = excluded.sector,
                 exchange = excluded.exchange,
+                currency = excluded.currency,
+                is_active = true,
                 loaded_at = now()
-            where (target.company_name, target.sector, target.exchange)
-                  is distinct from (excluded.company_name, excluded.sector, excluded.exchange)
+            where (target.company_name, target.sector, target.exchange, target.currency,
+                   target.is_active)
+                  is distinct from (excluded.company_name, excluded.sector, excluded.exchange,
+                                    excluded.currency, true)
             """,
             rows,
+        )
+        cur.execute(
+            """
+            update raw.stocks set is_active = false, loaded_at = now()
+            where is_active and not (symbol = any(%s))
+            """,
+            ([row[0] for row in rows],),
         )
     return len(rows)
 

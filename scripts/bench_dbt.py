@@ -35,7 +35,7 @@ DBT_ELAPSED = re.compile(r"\(([\d.]+)s\)")
 
 
 def load(settings: Settings, day: date, initialise: bool) -> int:
-    stocks = select_stocks(settings.symbols)
+    stocks = select_stocks(settings.symbols, settings.universe_file)
     with pipeline.open_resources(settings, day, stocks) as res:
         report = pipeline.ingest_day(res, stocks, day, initialise=initialise)
     return sum(r.counts.inserted for r in report.results)

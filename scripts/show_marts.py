@@ -25,7 +25,8 @@ QUERIES = {
         order by sector
     """,
     "mart.mart_account_summary (top 3 by traded amount)": """
-        select account_id, account_type, trade_count, traded_amount, open_position_value
+        select account_id, account_type, trade_count, traded_amount, open_position_value,
+               cash_balance, realised_pnl, total_equity
         from mart.mart_account_summary
         order by traded_amount desc nulls last, account_id
         limit 3

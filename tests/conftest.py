@@ -148,7 +148,7 @@ def settings(base_settings: Settings, s3_server: S3Server, tmp_path: Path) -> It
 
 def load_day(settings: Settings, day: date, *, initialise: bool = True) -> IngestReport:
     """What `fintrade init` (or `ingest`) does for `day`, in-process: pipeline-made raw data."""
-    stocks = select_stocks(settings.symbols)
+    stocks = select_stocks(settings.symbols, settings.universe_file)
     with pipeline.open_resources(settings, day, stocks) as res:
         report = pipeline.ingest_day(res, stocks, day, initialise=initialise)
     assert not report.failed, report.failed
@@ -170,6 +170,8 @@ def settings_environ(settings: Settings) -> dict[str, str]:
             "FINTRADE_PRICE_SOURCE": settings.price_source,
             "FINTRADE_SEED": str(settings.seed),
             "FINTRADE_HISTORY_DAYS": str(settings.history_days),
+            "FINTRADE_UNIVERSE_FILE": str(settings.universe_file),
+            "FINTRADE_POSTGRES_SERVER": settings.postgres_server,
             "ALPHA_VANTAGE_BASE_URL": settings.alpha_vantage_base_url,
             "ALPHA_VANTAGE_OUTPUTSIZE": settings.alpha_vantage_outputsize,
             "ALPHA_VANTAGE_MAX_ATTEMPTS": str(settings.alpha_vantage_max_attempts),

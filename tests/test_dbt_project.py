@@ -14,7 +14,7 @@ import pytest
 from data_generator import transform
 from data_generator.config import Settings
 from data_generator.transform import DbtResult
-from data_generator.universe import STOCKS
+from data_generator.universe import load_universe
 from tests.alpha_vantage_stub import AlphaVantageStub, StubReply, data_body, standard_bars
 from tests.conftest import load_day, query, scratch_warehouse
 
@@ -23,10 +23,28 @@ pytestmark = pytest.mark.dbt
 DAY = date(2026, 11, 24)
 NEXT_DAY = date(2026, 11, 25)
 MODELS = {
-    "staging": {"stg_stocks", "stg_accounts", "stg_orders", "stg_trades", "stg_daily_prices"},
-    "core": {"dim_stocks", "dim_accounts", "fct_orders", "fct_trades", "fct_daily_prices"},
+    "staging": {
+        "stg_stocks",
+        "stg_accounts",
+        "stg_orders",
+        "stg_trades",
+        "stg_daily_prices",
+        "stg_cash_movements",
+        "stg_stock_splits",
+    },
+    "core": {
+        "dim_stocks",
+        "dim_accounts",
+        "fct_orders",
+        "fct_trades",
+        "fct_daily_prices",
+        "fct_cash_movements",
+        "fct_position_changes",
+    },
     "mart": {
         "mart_account_summary",
+        "mart_account_daily_equity",
+        "mart_positions",
         "mart_daily_trading",
         "mart_sector_performance",
         "mart_stock_performance",
@@ -82,7 +100,7 @@ def restated_warehouse(base_settings, s3_server, tmp_path_factory) -> Iterator[d
             alpha_vantage_api_key="dbt-test-key",
             alpha_vantage_base_url=stub.base_url,
         )
-        symbols = [stock.symbol for stock in STOCKS]
+        symbols = [stock.symbol for stock in load_universe()]
         serve_day(stub, symbols, DAY)
         load_day(settings, DAY)
         transform.build(settings)

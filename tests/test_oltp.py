@@ -52,7 +52,7 @@ def test_init_makes_accounts_orders_and_trades_inside_the_day_range(settings):
 
 def test_init_is_deterministic_and_a_rerun_adds_nothing(settings):
     assert init(settings).returncode == 0
-    tables = ("raw.accounts", "raw.orders", "raw.trades")
+    tables = ("raw.accounts", "raw.orders", "raw.trades", "raw.cash_movements")
     first = {t: table_checksum(settings, t, exclude=("loaded_at",)) for t in tables}
 
     rerun = init(settings)

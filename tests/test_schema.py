@@ -14,6 +14,8 @@ RAW_TABLES = {
     "daily_prices",
     "rejected_prices",
     "ingest_runs",
+    "cash_movements",
+    "stock_splits",
 }
 
 

@@ -64,9 +64,9 @@ def test_same_seed_same_prices_and_history_is_stable_across_run_dates():
 
 
 def test_every_synthetic_row_meets_the_raw_contract():
-    body = SyntheticPriceSource(42, 365, AS_OF).fetch_daily("HD")
+    body = SyntheticPriceSource(42, 365, AS_OF).fetch_daily("KO")
 
-    parsed = parse_daily_reply("HD", body, "synthetic", AS_OF)
+    parsed = parse_daily_reply("KO", body, "synthetic", AS_OF)
 
     assert parsed.rejects == []
     assert len(parsed.bars) == len(json.loads(body)["Time Series (Daily)"])

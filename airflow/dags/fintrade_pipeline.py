@@ -29,9 +29,13 @@ from data_generator import pipeline, transform
 from data_generator.config import load_settings
 from data_generator.universe import select_stocks
 
-# The universe is fixed by FINTRADE_SYMBOLS when the file is parsed; each symbol becomes one
+# The symbols are read from the universe file (FINTRADE_SYMBOLS picks a subset) each time this
+# file is parsed, so a stock added there is ingested from the next run on. Each symbol becomes one
 # mapped task instance, so one symbol retries alone and shows alone in the UI.
-SYMBOLS: list[str] = [stock.symbol for stock in select_stocks(load_settings().symbols)]
+_settings = load_settings()
+SYMBOLS: list[str] = [
+    stock.symbol for stock in select_stocks(_settings.symbols, _settings.universe_file)
+]
 
 # dbt layers in build order; each `dbt build --select <layer>` runs the layer's models and then
 # its tests, so a failing staging test stops core and mart from building on bad data.

@@ -12,7 +12,9 @@ final as (
         symbol,
         company_name,
         sector,
-        exchange
+        exchange,
+        currency,
+        is_active
 
     from stocks
 

@@ -17,6 +17,7 @@ final as (
         quantity,
         trade_price,
         traded_amount,
+        fee_amount,
         traded_at,
         trade_date
 

@@ -18,6 +18,12 @@ daily_prices as (
 
 ),
 
+daily_equity as (
+
+    select * from {{ ref('mart_account_daily_equity') }}
+
+),
+
 as_of as (
 
     select coalesce({{ as_of_date() }}, max(price_date)) as as_of_date
@@ -34,45 +40,12 @@ trades_to_date as (
 
 ),
 
-latest_closes as (
+-- The account's day on the as-of date: cash, positions and P&L (last trading day on or before it).
+latest_equity as (
 
-    select distinct on (daily_prices.symbol)
-        daily_prices.symbol,
-        daily_prices.close_price as latest_close_price
-
-    from daily_prices
-    cross join as_of
-    where daily_prices.price_date <= as_of.as_of_date
-    order by daily_prices.symbol asc, daily_prices.price_date desc
-
-),
-
-positions as (
-
-    select
-        account_id,
-        symbol,
-        sum(
-            case when trade_type = 'buy' then quantity else -quantity end
-        ) as net_quantity
-
-    from trades_to_date
-    group by account_id, symbol
-
-),
-
-position_values as (
-
-    select
-        positions.account_id,
-        sum(
-            positions.net_quantity * latest_closes.latest_close_price
-        ) as open_position_value
-
-    from positions
-    inner join latest_closes
-        on positions.symbol = latest_closes.symbol
-    group by positions.account_id
+    select distinct on (account_id) *
+    from daily_equity
+    order by account_id asc, equity_date desc
 
 ),
 
@@ -105,16 +78,23 @@ final as (
         coalesce(account_trades.traded_amount, 0) as traded_amount,
         account_trades.first_traded_at,
         account_trades.last_traded_at,
-        cast(
-            coalesce(position_values.open_position_value, 0) as numeric(18, 2)
-        ) as open_position_value
+        coalesce(latest_equity.market_value, 0) as open_position_value,
+        coalesce(latest_equity.cash_balance, accounts.balance) as cash_balance,
+        coalesce(latest_equity.market_value, 0) as market_value,
+        coalesce(latest_equity.cost_basis, 0) as cost_basis,
+        coalesce(latest_equity.realised_pnl, 0) as realised_pnl,
+        coalesce(latest_equity.unrealised_pnl, 0) as unrealised_pnl,
+        coalesce(latest_equity.deposit_amount, 0) as deposit_amount,
+        coalesce(latest_equity.withdrawal_amount, 0) as withdrawal_amount,
+        coalesce(latest_equity.fee_amount, 0) as fee_amount,
+        coalesce(latest_equity.total_equity, accounts.balance) as total_equity
 
     from accounts
     cross join as_of
     left join account_trades
         on accounts.account_id = account_trades.account_id
-    left join position_values
-        on accounts.account_id = position_values.account_id
+    left join latest_equity
+        on accounts.account_id = latest_equity.account_id
 
 )
 

@@ -13,6 +13,8 @@ renamed as (
         company_name,
         sector,
         exchange,
+        currency,
+        is_active,
         loaded_at
 
     from source

@@ -17,6 +17,7 @@ renamed as (
         quantity,
         price as trade_price,
         total_amount as traded_amount,
+        fee_amount,
         traded_at,
         cast(
             traded_at at time zone '{{ var("market_timezone") }}' as date

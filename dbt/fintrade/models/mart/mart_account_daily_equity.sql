@@ -1,0 +1,207 @@
+with
+
+accounts as (
+
+    select * from {{ ref('dim_accounts') }}
+
+),
+
+trades as (
+
+    select * from {{ ref('fct_trades') }}
+
+),
+
+cash_movements as (
+
+    select * from {{ ref('fct_cash_movements') }}
+
+),
+
+positions as (
+
+    select * from {{ ref('mart_positions') }}
+
+),
+
+daily_prices as (
+
+    select * from {{ ref('fct_daily_prices') }}
+
+),
+
+as_of as (
+
+    select coalesce({{ as_of_date() }}, max(price_date)) as as_of_date
+    from daily_prices
+
+),
+
+distinct_trading_days as (
+
+    select distinct daily_prices.price_date as trading_date
+    from daily_prices
+    cross join as_of
+    where daily_prices.price_date <= as_of.as_of_date
+
+),
+
+trading_days as (
+
+    select
+        trading_date,
+        lag(trading_date) over (order by trading_date) as previous_trading_date
+
+    from distinct_trading_days
+
+),
+
+cash_flows as (
+
+    select
+        account_id,
+        trade_date as flow_date,
+        0 as deposit_amount,
+        0 as withdrawal_amount,
+        case when trade_type = 'buy' then traded_amount else 0 end as bought_amount,
+        case when trade_type = 'sell' then traded_amount else 0 end as sold_amount,
+        fee_amount
+
+    from trades
+
+    union all
+
+    select
+        account_id,
+        movement_date as flow_date,
+        case when movement_type = 'deposit' then amount else 0 end as deposit_amount,
+        case when movement_type = 'withdrawal' then amount else 0 end as withdrawal_amount,
+        0 as bought_amount,
+        0 as sold_amount,
+        0 as fee_amount
+
+    from cash_movements
+
+),
+
+-- Each flow counts on the first trading day on or after it (all of them do fall on one).
+daily_flows as (
+
+    select
+        cash_flows.account_id,
+        trading_days.trading_date,
+        sum(cash_flows.deposit_amount) as deposit_amount,
+        sum(cash_flows.withdrawal_amount) as withdrawal_amount,
+        sum(cash_flows.bought_amount) as bought_amount,
+        sum(cash_flows.sold_amount) as sold_amount,
+        sum(cash_flows.fee_amount) as fee_amount
+
+    from cash_flows
+    inner join trading_days
+        on
+            cash_flows.flow_date <= trading_days.trading_date
+            and (
+                trading_days.previous_trading_date is null
+                or cash_flows.flow_date > trading_days.previous_trading_date
+            )
+    group by cash_flows.account_id, trading_days.trading_date
+
+),
+
+account_days as (
+
+    select
+        accounts.account_id,
+        accounts.balance as opening_cash,
+        trading_days.trading_date
+
+    from accounts
+    cross join trading_days
+    where
+        trading_days.trading_date
+        >= cast(accounts.created_at at time zone '{{ var("market_timezone") }}' as date)
+
+),
+
+cumulative_flows as (
+
+    select
+        account_days.account_id,
+        account_days.trading_date,
+        account_days.opening_cash,
+        sum(coalesce(daily_flows.deposit_amount, 0)) over account_history as deposit_amount,
+        sum(coalesce(daily_flows.withdrawal_amount, 0)) over account_history as withdrawal_amount,
+        sum(coalesce(daily_flows.bought_amount, 0)) over account_history as bought_amount,
+        sum(coalesce(daily_flows.sold_amount, 0)) over account_history as sold_amount,
+        sum(coalesce(daily_flows.fee_amount, 0)) over account_history as fee_amount
+
+    from account_days
+    left join daily_flows
+        on
+            account_days.account_id = daily_flows.account_id
+            and account_days.trading_date = daily_flows.trading_date
+    window account_history as (
+        partition by account_days.account_id order by account_days.trading_date
+    )
+
+),
+
+position_totals as (
+
+    select
+        account_id,
+        as_of_date,
+        sum(market_value) as market_value,
+        sum(cost_basis) as cost_basis,
+        sum(unrealised_pnl) as unrealised_pnl,
+        sum(realised_pnl) as realised_pnl
+
+    from positions
+    group by account_id, as_of_date
+
+),
+
+equity_parts as (
+
+    select
+        cumulative_flows.account_id,
+        cumulative_flows.trading_date as equity_date,
+        cumulative_flows.opening_cash,
+        cast(cumulative_flows.deposit_amount as numeric(18, 2)) as deposit_amount,
+        cast(cumulative_flows.withdrawal_amount as numeric(18, 2)) as withdrawal_amount,
+        cast(cumulative_flows.bought_amount as numeric(18, 2)) as bought_amount,
+        cast(cumulative_flows.sold_amount as numeric(18, 2)) as sold_amount,
+        cast(cumulative_flows.fee_amount as numeric(18, 2)) as fee_amount,
+        cast(
+            cumulative_flows.opening_cash
+            + cumulative_flows.deposit_amount
+            - cumulative_flows.withdrawal_amount
+            - cumulative_flows.bought_amount
+            + cumulative_flows.sold_amount
+            - cumulative_flows.fee_amount
+            as numeric(18, 2)
+        ) as cash_balance,
+        cast(coalesce(position_totals.market_value, 0) as numeric(18, 2)) as market_value,
+        cast(coalesce(position_totals.cost_basis, 0) as numeric(18, 2)) as cost_basis,
+        cast(coalesce(position_totals.unrealised_pnl, 0) as numeric(18, 2)) as unrealised_pnl,
+        cast(coalesce(position_totals.realised_pnl, 0) as numeric(18, 2)) as realised_pnl
+
+    from cumulative_flows
+    left join position_totals
+        on
+            cumulative_flows.account_id = position_totals.account_id
+            and cumulative_flows.trading_date = position_totals.as_of_date
+
+),
+
+final as (
+
+    select
+        *,
+        cast(cash_balance + market_value as numeric(18, 2)) as total_equity
+
+    from equity_parts
+
+)
+
+select * from final

@@ -1,0 +1,152 @@
+with
+
+position_changes as (
+
+    select * from {{ ref('fct_position_changes') }}
+
+),
+
+daily_prices as (
+
+    select * from {{ ref('fct_daily_prices') }}
+
+),
+
+stock_splits as (
+
+    select * from {{ ref('stg_stock_splits') }}
+
+),
+
+as_of as (
+
+    select coalesce({{ as_of_date() }}, max(price_date)) as as_of_date
+    from daily_prices
+
+),
+
+trading_days as (
+
+    select distinct daily_prices.price_date as trading_date
+    from daily_prices
+    cross join as_of
+    where daily_prices.price_date <= as_of.as_of_date
+
+),
+
+symbols as (
+
+    select distinct symbol
+    from daily_prices
+
+),
+
+-- Each position carried over every trading day until the account next trades the symbol.
+position_days as (
+
+    select
+        position_changes.*,
+        trading_days.trading_date
+
+    from position_changes
+    inner join trading_days
+        on
+            position_changes.change_date <= trading_days.trading_date
+            and (
+                position_changes.next_change_date is null
+                or position_changes.next_change_date > trading_days.trading_date
+            )
+
+),
+
+-- Every symbol on every trading day, with its latest price date on or before it: the day's own
+-- bar, or the last one before when the symbol has none that day.
+symbol_days as (
+
+    select
+        symbols.symbol,
+        trading_days.trading_date,
+        max(daily_prices.price_date) over (
+            partition by symbols.symbol
+            order by trading_days.trading_date
+        ) as close_price_date
+
+    from symbols
+    cross join trading_days
+    left join daily_prices
+        on
+            symbols.symbol = daily_prices.symbol
+            and trading_days.trading_date = daily_prices.price_date
+
+),
+
+-- Split-adjusted shares become the day's shares by dividing by the splits still to come.
+later_split_factors as (
+
+    select
+        symbol_days.symbol,
+        symbol_days.trading_date,
+        round(exp(sum(ln(stock_splits.split_factor))), 9) as later_split_factor
+
+    from symbol_days
+    inner join stock_splits
+        on
+            symbol_days.symbol = stock_splits.symbol
+            and symbol_days.trading_date < stock_splits.effective_date
+    group by symbol_days.symbol, symbol_days.trading_date
+
+),
+
+day_positions as (
+
+    select
+        position_days.account_id,
+        position_days.symbol,
+        position_days.trading_date as as_of_date,
+        position_days.held_quantity
+        / coalesce(later_split_factors.later_split_factor, 1) as quantity,
+        position_days.cost_basis,
+        position_days.realised_pnl,
+        symbol_days.close_price_date,
+        daily_prices.close_price
+
+    from position_days
+    inner join symbol_days
+        on
+            position_days.symbol = symbol_days.symbol
+            and position_days.trading_date = symbol_days.trading_date
+    inner join daily_prices
+        on
+            symbol_days.symbol = daily_prices.symbol
+            and symbol_days.close_price_date = daily_prices.price_date
+    left join later_split_factors
+        on
+            position_days.symbol = later_split_factors.symbol
+            and position_days.trading_date = later_split_factors.trading_date
+
+),
+
+final as (
+
+    select
+        account_id,
+        symbol,
+        as_of_date,
+        cast(quantity as numeric(18, 6)) as quantity,
+        cast(cost_basis / nullif(quantity, 0) as numeric(18, 4)) as average_cost,
+        cast(cost_basis as numeric(18, 2)) as cost_basis,
+        close_price_date,
+        close_price,
+        cast(quantity * close_price as numeric(18, 2)) as market_value,
+        cast(
+            cast(quantity * close_price as numeric(18, 2))
+            - cast(cost_basis as numeric(18, 2))
+            as numeric(18, 2)
+        ) as unrealised_pnl,
+        cast(realised_pnl as numeric(18, 2)) as realised_pnl
+
+    from day_positions
+
+)
+
+select * from final

@@ -1,0 +1,106 @@
+-- Each position is what its trades add up to and is valued at that day's close: quantity =
+-- Σ signed trade quantities × the splits effective after the trade and on or before the day,
+-- and market_value = quantity × the day's close; returns the positions where either fails.
+with
+
+positions as (
+
+    select * from {{ ref('mart_positions') }}
+
+),
+
+trades as (
+
+    select * from {{ ref('fct_trades') }}
+
+),
+
+stock_splits as (
+
+    select * from {{ ref('stg_stock_splits') }}
+
+),
+
+daily_prices as (
+
+    select * from {{ ref('fct_daily_prices') }}
+
+),
+
+trade_quantities as (
+
+    select
+        positions.account_id,
+        positions.symbol,
+        positions.as_of_date,
+        trades.trade_id,
+        (case when trades.trade_type = 'buy' then 1 else -1 end)
+        * trades.quantity
+        * coalesce(round(exp(sum(ln(stock_splits.split_factor))), 9), 1) as day_quantity
+
+    from positions
+    inner join trades
+        on
+            positions.account_id = trades.account_id
+            and positions.symbol = trades.symbol
+            and positions.as_of_date >= trades.trade_date
+    left join stock_splits
+        on
+            trades.symbol = stock_splits.symbol
+            and trades.trade_date < stock_splits.effective_date
+            and positions.as_of_date >= stock_splits.effective_date
+    group by
+        positions.account_id,
+        positions.symbol,
+        positions.as_of_date,
+        trades.trade_id,
+        trades.trade_type,
+        trades.quantity
+
+),
+
+traded_positions as (
+
+    select
+        account_id,
+        symbol,
+        as_of_date,
+        sum(day_quantity) as traded_quantity
+
+    from trade_quantities
+    group by account_id, symbol, as_of_date
+
+),
+
+mismatches as (
+
+    select
+        positions.account_id,
+        positions.symbol,
+        positions.as_of_date,
+        positions.quantity,
+        traded_positions.traded_quantity,
+        positions.market_value,
+        daily_prices.close_price
+
+    from positions
+    left join traded_positions
+        on
+            positions.account_id = traded_positions.account_id
+            and positions.symbol = traded_positions.symbol
+            and positions.as_of_date = traded_positions.as_of_date
+    left join daily_prices
+        on
+            positions.symbol = daily_prices.symbol
+            and positions.as_of_date = daily_prices.price_date
+    where
+        abs(positions.quantity - coalesce(traded_positions.traded_quantity, 0)) > 0.000001
+        or (
+            daily_prices.close_price is not null
+            and positions.market_value
+            <> round(positions.quantity * daily_prices.close_price, 2)
+        )
+
+)
+
+select * from mismatches

@@ -1,0 +1,1 @@
+"""The fast tier: pure logic, no servers, no subprocesses (`make test-unit`)."""
