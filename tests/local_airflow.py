@@ -16,7 +16,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -33,6 +33,10 @@ FINISHED_RUN_STATES = frozenset({"success", "failed"})
 # not leak into the `make airflow` this module starts.
 MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
 POLL_SECONDS = 2.0
+# One reply may be slow: the api-server also serves every task's Execution API calls, on SQLite,
+# and on a loaded 2-core machine it has taken over 30 s. Polls retry such a reply.
+REQUEST_TIMEOUT_SECONDS = 60
+TRANSIENT = (requests.ConnectionError, requests.Timeout)
 
 
 class AirflowError(RuntimeError):
@@ -73,10 +77,8 @@ def _own_processes(marker: bytes, pgid: int) -> list[int]:
 
 def _signal_all(pids: list[int], sig: signal.Signals) -> None:
     for pid in pids:
-        try:
+        with suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 @dataclass
@@ -108,7 +110,9 @@ class LocalAirflow:
     # --- REST API ------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        reply = self.session.request(method, self.base_url + path, json=body, timeout=30)
+        reply = self.session.request(
+            method, self.base_url + path, json=body, timeout=REQUEST_TIMEOUT_SECONDS
+        )
         if reply.status_code >= 400:
             raise AirflowError(f"{method} {path}: HTTP {reply.status_code} {reply.text[:500]}")
         return reply.json() if reply.content else None
@@ -127,10 +131,12 @@ class LocalAirflow:
                     for name in ("metadatabase", "scheduler", "dag_processor")
                 ):
                     return
-            except (requests.ConnectionError, requests.Timeout, ValueError):
+            except (*TRANSIENT, ValueError):
                 pass
             time.sleep(POLL_SECONDS)
-        raise AirflowError(f"not healthy after {timeout_seconds:.0f} s: {health}\n{self.log_tail()}")
+        raise AirflowError(
+            f"not healthy after {timeout_seconds:.0f} s: {health}\n{self.log_tail()}"
+        )
 
     def generated_password(self) -> str:
         """The admin password SimpleAuthManager generated into the home at api-server start."""
@@ -148,10 +154,13 @@ class LocalAirflow:
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
             self._check_alive()
-            errors = self.request("GET", "/api/v2/importErrors")["import_errors"]
+            try:
+                errors = self.request("GET", "/api/v2/importErrors")["import_errors"]
+                dags = self.request("GET", f"/api/v2/dags?dag_id_pattern={dag_id}")["dags"]
+            except TRANSIENT:
+                continue
             if errors:
                 raise AirflowError(f"DAG import errors: {errors}")
-            dags = self.request("GET", f"/api/v2/dags?dag_id_pattern={dag_id}")["dags"]
             if any(dag["dag_id"] == dag_id for dag in dags):
                 return
             time.sleep(POLL_SECONDS)
@@ -183,13 +192,17 @@ class LocalAirflow:
     ) -> dict[str, dict[str, Any]]:
         """Each run once it has finished (success or failed), or AirflowError at the deadline."""
         deadline = time.monotonic() + timeout_seconds
+        runs: dict[str, dict[str, Any]] = {}
         while time.monotonic() < deadline:
             self._check_alive()
-            runs = {run_id: self.dag_run(dag_id, run_id) for run_id in run_ids}
+            try:
+                runs = {run_id: self.dag_run(dag_id, run_id) for run_id in run_ids}
+            except TRANSIENT:
+                continue
             if all(run["state"] in FINISHED_RUN_STATES for run in runs.values()):
                 return runs
             time.sleep(POLL_SECONDS)
-        states = {run_id: self.dag_run(dag_id, run_id)["state"] for run_id in run_ids}
+        states = {run_id: run["state"] for run_id, run in runs.items()}
         raise AirflowError(f"runs not finished after {timeout_seconds:.0f} s: {states}")
 
     def failed_task_logs(self, dag_id: str, run_id: str, lines: int = 15) -> str:
@@ -210,10 +223,8 @@ class LocalAirflow:
         then SIGKILL by pid whatever of this instance outlived the grace period."""
         marker = f"AIRFLOW_HOME={self.home}".encode()
         pgid = self.process.pid
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + grace_seconds
         while (remaining := _own_processes(marker, pgid)) and time.monotonic() < deadline:
             time.sleep(0.5)
