@@ -26,10 +26,12 @@ help:
 	@echo "make dashboard  the dashboard over the marts on http://127.0.0.1:\$$DASHBOARD_PORT (8050)"
 	@echo "make services-up | services-down | services-status"
 
+# Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE=1 (set on many machines and
+# images) every Airflow task and dbt process would otherwise recompile its imports.
 $(VENV)/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet --disable-pip-version-check uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 DASHBOARD_JS := data_generator/dashboard/node_modules/.package-lock.json

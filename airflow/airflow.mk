@@ -11,7 +11,9 @@ DATE ?= $(shell date -u -d yesterday +%F)
 
 # SQLite metadata under a git-ignored folder, no example DAGs, and parallelism sized for a
 # 2-core machine. The venv's bin goes first on PATH so tasks find `dbt` and `weed`.
-export AIRFLOW_HOME := $(CURDIR)/.local/airflow
+# AIRFLOW_HOME and AIRFLOW_PORT can be overridden (the scheduler test runs its own instance).
+AIRFLOW_HOME ?= $(CURDIR)/.local/airflow
+export AIRFLOW_HOME
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/airflow/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 2
