@@ -11,7 +11,7 @@ import pytest
 
 from data_generator import pipeline
 from data_generator.config import Settings
-from data_generator.universe import STOCKS
+from data_generator.universe import load_universe
 from tests.alpha_vantage_stub import AlphaVantageStub, StubReply, data_body, standard_bars
 from tests.conftest import load_day, query
 
@@ -42,7 +42,7 @@ def test_fifteen_symbols_never_spend_more_than_25_calls(live, alpha_vantage_stub
     report = load_day(settings, DAY)
 
     assert len(alpha_vantage_stub.requests) == 25
-    assert len(alpha_vantage_stub.requests_of("TIME_SERIES_DAILY")) == len(STOCKS) == 15
+    assert len(alpha_vantage_stub.requests_of("TIME_SERIES_DAILY")) == len(load_universe()) == 15
     assert spent(settings) == {"prices": 15, "splits": 5, "dividends": 5}
     refreshed = {r.symbol for r in report.actions.results if r.status == "loaded"}
     assert len(refreshed) == 5
