@@ -50,13 +50,13 @@ DIVIDEND_YIELDS: dict[str, float] = {
     "META": 0.004,
     "NVDA": 0.0003,
     "JPM": 0.022,
-    "V": 0.007,
+    "BAC": 0.024,
     "JNJ": 0.030,
-    "UNH": 0.015,
+    "PFE": 0.065,
     "WMT": 0.013,
-    "PG": 0.024,
+    "KO": 0.029,
     "XOM": 0.034,
-    "HD": 0.024,
+    "CVX": 0.042,
 }
 EX_DIVIDEND_DAY_OF_MONTH = 10
 DECLARATION_LEAD = timedelta(days=14)

@@ -66,7 +66,7 @@ def _ingest_in_own_process(settings: Settings, symbol: str) -> str:
 def test_budget_holds_across_concurrent_processes(live, alpha_vantage_stub):
     """Airflow runs each symbol's prices in its own process: they share the budget through
     raw.ingest_runs, so six concurrent symbols with four calls left make exactly four calls."""
-    symbols = ("AAPL", "MSFT", "JPM", "XOM", "HD", "PG")
+    symbols = ("AAPL", "MSFT", "JPM", "XOM", "BAC", "KO")
     settings = live.with_overrides(symbols=symbols, alpha_vantage_daily_budget=4)
     pipeline.prepare(settings, DAY)
 
