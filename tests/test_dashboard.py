@@ -176,19 +176,18 @@ def test_top_accounts_are_the_largest_open_positions(warehouse):
 
 
 def test_positions_are_the_open_ones_at_the_as_of_date(database):
-    with psycopg2.connect(**_libpq(database)) as conn, conn.cursor() as cur:
-        cur.execute(
-            "create schema mart;"
-            "create table mart.mart_positions (account_id text, symbol text, as_of_date date,"
-            " quantity numeric, average_cost numeric, close_price numeric, market_value numeric,"
-            " unrealised_pnl numeric, realised_pnl numeric);"
-            "insert into mart.mart_positions values"
-            " ('ACC00001', 'AAPL', '2026-11-23', 4, 1, 2, 8, 4, 0),"
-            " ('ACC00001', 'AAPL', '2026-11-24', 10, 1, 2, 20, 10, 0),"
-            " ('ACC00001', 'MSFT', '2026-11-24', 5, 1, 3, 15, 10, 0),"
-            " ('ACC00001', 'KO', '2026-11-24', 0, null, 3, 0, 0, 7),"
-            " ('ACC00002', 'KO', '2026-11-24', 7, 1, 1, 7, 0, 0);"
-        )
+    _hand_made_marts(
+        database,
+        "create table mart.mart_positions (account_id text, symbol text, as_of_date date,"
+        " quantity numeric, average_cost numeric, close_price numeric, market_value numeric,"
+        " unrealised_pnl numeric, realised_pnl numeric);"
+        "insert into mart.mart_positions values"
+        " ('ACC00001', 'AAPL', '2026-11-23', 4, 1, 2, 8, 4, 0),"
+        " ('ACC00001', 'AAPL', '2026-11-24', 10, 1, 2, 20, 10, 0),"
+        " ('ACC00001', 'MSFT', '2026-11-24', 5, 1, 3, 15, 10, 0),"
+        " ('ACC00001', 'KO', '2026-11-24', 0, null, 3, 0, 0, 7),"
+        " ('ACC00002', 'KO', '2026-11-24', 7, 1, 1, 7, 0, 0);",
+    )
     with queries.read_only_connection(database) as conn:
         positions = queries.positions(conn, ("ACC00001",))
     assert positions is not None
@@ -220,16 +219,29 @@ def test_a_warehouse_without_marts_is_reported_as_not_built(database):
         assert queries.last_run(conn) is None
 
 
-def test_empty_marts_are_reported_as_empty(database):
+def _hand_made_marts(database: Settings, statements: str) -> None:
+    """Mart tables made by hand (as the superuser), readable by the analyst the dashboard logs
+    in as, as dbt's own marts are."""
+    conn = connect(database)
+    try:
+        apply_schema(conn)
+    finally:
+        conn.close()
     with psycopg2.connect(**_libpq(database)) as conn, conn.cursor() as cur:
-        cur.execute(
-            "create schema mart; create table mart.mart_stock_performance"
-            " (symbol text, company_name text, sector text, as_of_date date,"
-            " latest_price_date date, latest_close_price numeric, return_1d_pct numeric,"
-            " return_30d_pct numeric, return_ytd_pct numeric, high_52w_price numeric,"
-            " low_52w_price numeric, volatility_1y_pct numeric, volatility_30d_pct numeric,"
-            " avg_volume_30d numeric)"
-        )
+        cur.execute(statements)
+        cur.execute("grant select on all tables in schema mart to fintrade_analyst")
+
+
+def test_empty_marts_are_reported_as_empty(database):
+    _hand_made_marts(
+        database,
+        "create table mart.mart_stock_performance"
+        " (symbol text, company_name text, sector text, as_of_date date,"
+        " latest_price_date date, latest_close_price numeric, return_1d_pct numeric,"
+        " return_30d_pct numeric, return_ytd_pct numeric, high_52w_price numeric,"
+        " low_52w_price numeric, volatility_1y_pct numeric, volatility_30d_pct numeric,"
+        " avg_volume_30d numeric)",
+    )
     with queries.read_only_connection(database) as conn, pytest.raises(MartsEmpty, match="no rows"):
         queries.stock_figures(conn)
 
