@@ -7,8 +7,9 @@ from contextlib import closing
 import psycopg2
 from psycopg2 import sql
 
-# raw.ingest_runs logs every run by design, so a rerun adds a row there and nowhere else.
-RUN_LOG_TABLES = frozenset({("raw", "ingest_runs")})
+# raw.ingest_runs logs every run by design, so a rerun adds a row there, and
+# mart.mart_ingest_status shows that latest attempt: a rerun changes those two and nothing else.
+RUN_LOG_TABLES = frozenset({("raw", "ingest_runs"), ("mart", "mart_ingest_status")})
 CHECKED_SCHEMAS = ("raw", "mart")
 
 
