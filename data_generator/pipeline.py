@@ -590,7 +590,10 @@ def ingest_day(
     prepare_resources(res, stocks)
     symbols = [stock.symbol for stock in stocks]
     results = ingest_prices(res, symbols, logical_date, on_symbol)
-    actions = ingest_actions_with(res.conn, res.lake, res.source, symbols, logical_date)
+    # A symbol whose prices failed is rerun for this date; its actions wait for that rerun, so a
+    # refused reply leaves nothing of the symbol's day stored.
+    priced = [result.symbol for result in results if result.status != "failed"]
+    actions = ingest_actions_with(res.conn, res.lake, res.source, priced, logical_date)
     report = IngestReport(logical_date, results, notices=list(res.source.notices), actions=actions)
     if report.failed:
         # Orders are drawn over the symbols that have prices and are never redrawn, so activity
