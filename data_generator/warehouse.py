@@ -96,6 +96,18 @@ def drop_database(settings: Settings) -> None:
         admin.close()
 
 
+def connect_existing(settings: Settings) -> Connection:
+    """A connection to the warehouse database as it is: never creates the database."""
+    try:
+        return _connect(settings, settings.pg_database)
+    except psycopg2.Error as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WarehouseError(
+            f"cannot connect to PostgreSQL at {settings.pg_host}:{settings.pg_port} "
+            f"as {settings.pg_user}: {first_line}"
+        ) from None
+
+
 def connect(settings: Settings) -> Connection:
     """A connection to the warehouse database, created on first use."""
     try:
@@ -106,7 +118,7 @@ def connect(settings: Settings) -> Connection:
                 raise
         create_database_if_missing(settings)
         return _connect(settings, settings.pg_database)
-    except psycopg2.OperationalError as exc:
+    except psycopg2.Error as exc:  # no server, no login, or no right to create the database
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WarehouseError(
             f"cannot connect to PostgreSQL at {settings.pg_host}:{settings.pg_port} "
