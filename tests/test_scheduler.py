@@ -96,7 +96,8 @@ def test_make_airflow_runs_two_dates_triggered_out_of_order(
 
     loaded = query(
         settings,
-        "select logical_date, symbol from raw.ingest_runs where status = 'loaded' order by 1, 2",
+        "select logical_date, symbol from raw.ingest_runs"
+        " where status = 'loaded' and dataset = 'prices' order by 1, 2",
     )
     assert loaded == [(day, s) for day in (EARLIER_DAY, LATER_DAY) for s in sorted(SYMBOLS)]
     for table, as_of in MART_AS_OF.items():
