@@ -83,7 +83,8 @@ def _signal_all(pids: list[int], sig: signal.Signals) -> None:
 
 @dataclass
 class LocalAirflow:
-    """One running `make airflow`; `stopped_cleanly` is set once `stop()` has run."""
+    """One running `make airflow`; `stopped_cleanly` (nothing of it left running) is set once
+    `stop()` has run, and `leftover_pids` names what needed SIGKILL after the grace period."""
 
     home: Path
     port: int
@@ -228,14 +229,14 @@ class LocalAirflow:
         deadline = time.monotonic() + grace_seconds
         while (remaining := _own_processes(marker, pgid)) and time.monotonic() < deadline:
             time.sleep(0.5)
-        self.stopped_cleanly = not remaining
-        self.leftover_pids = remaining
+        self.leftover_pids = remaining  # what SIGTERM did not stop in time: killed below
         for _ in range(3):
             if not remaining:
                 break
             _signal_all(remaining, signal.SIGKILL)
             time.sleep(1)
             remaining = _own_processes(marker, pgid)
+        self.stopped_cleanly = not remaining
         if self.process.poll() is None:
             self.process.wait(timeout=10)
         self.session.close()

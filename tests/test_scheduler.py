@@ -92,7 +92,9 @@ def test_make_airflow_runs_two_dates_triggered_out_of_order(
     # The earlier day ran second: the scheduler starts queued runs in trigger order, one at a time.
     assert parse_time(runs[earlier]["start_date"]) >= parse_time(runs[later]["end_date"])
     assert not port_listening(airflow.port)
-    assert airflow.stopped_cleanly, f"still running after SIGTERM: {airflow.leftover_pids}"
+    assert airflow.stopped_cleanly, (
+        f"still running after SIGTERM and SIGKILL: {airflow.leftover_pids}"
+    )
 
     loaded = query(
         settings,
