@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
 
 import pyarrow as pa
 
-from data_generator.prices import ReplyFormatError
+from data_generator.prices import ReplyFormatError, positive_decimal
 
 FACTOR_QUANTUM = Decimal("0.000001")
 MAX_FACTOR = Decimal("999999999999.999999")  # numeric(18, 6)
@@ -88,17 +88,7 @@ def _optional_date(raw: object, name: str) -> date | None:
 
 
 def _positive_decimal(raw: object, name: str) -> Decimal:
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise ValueError(f"unparseable {name}: {str(raw)[:40]!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"unparseable {name}: {str(raw)[:40]!r}")
-    if value <= 0:
-        raise ValueError(f"non-positive {name}: {value}")
-    if value > MAX_FACTOR:
-        raise ValueError(f"{name} out of range: {value}")
-    return value.quantize(FACTOR_QUANTUM)
+    return positive_decimal(raw, name, MAX_FACTOR, FACTOR_QUANTUM)
 
 
 def _split(entry: dict) -> Split:

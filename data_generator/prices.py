@@ -90,7 +90,9 @@ class ParsedReply:
     rejects: list[RejectedBar]
 
 
-def _price(raw: object, name: str) -> Decimal:
+def positive_decimal(raw: object, name: str, maximum: Decimal, quantum: Decimal) -> Decimal:
+    """A vendor's number text as a positive decimal fitting its column, or ValueError naming
+    `name`: the one rule for prices and corporate actions alike."""
     try:
         value = Decimal(str(raw).strip())
     except InvalidOperation:
@@ -99,9 +101,13 @@ def _price(raw: object, name: str) -> Decimal:
         raise ValueError(f"unparseable {name}: {str(raw)[:40]!r}")
     if value <= 0:
         raise ValueError(f"non-positive {name}: {value}")
-    if value > MAX_PRICE:
+    if value > maximum:
         raise ValueError(f"{name} out of range: {value}")
-    return value.quantize(PRICE_QUANTUM)
+    return value.quantize(quantum)
+
+
+def _price(raw: object, name: str) -> Decimal:
+    return positive_decimal(raw, name, MAX_PRICE, PRICE_QUANTUM)
 
 
 def _volume(raw: object) -> int:

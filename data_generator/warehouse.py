@@ -96,16 +96,20 @@ def drop_database(settings: Settings) -> None:
         admin.close()
 
 
+def _cannot_connect(settings: Settings, exc: psycopg2.Error) -> WarehouseError:
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return WarehouseError(
+        f"cannot connect to PostgreSQL at {settings.pg_host}:{settings.pg_port} "
+        f"as {settings.pg_user}: {first_line}"
+    )
+
+
 def connect_existing(settings: Settings) -> Connection:
     """A connection to the warehouse database as it is: never creates the database."""
     try:
         return _connect(settings, settings.pg_database)
     except psycopg2.Error as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WarehouseError(
-            f"cannot connect to PostgreSQL at {settings.pg_host}:{settings.pg_port} "
-            f"as {settings.pg_user}: {first_line}"
-        ) from None
+        raise _cannot_connect(settings, exc) from None
 
 
 def connect(settings: Settings) -> Connection:
@@ -119,11 +123,7 @@ def connect(settings: Settings) -> Connection:
         create_database_if_missing(settings)
         return _connect(settings, settings.pg_database)
     except psycopg2.Error as exc:  # no server, no login, or no right to create the database
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WarehouseError(
-            f"cannot connect to PostgreSQL at {settings.pg_host}:{settings.pg_port} "
-            f"as {settings.pg_user}: {first_line}"
-        ) from None
+        raise _cannot_connect(settings, exc) from None
 
 
 def apply_schema(conn: Connection) -> None:
