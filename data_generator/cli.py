@@ -16,22 +16,24 @@ from datetime import date, timedelta
 import psycopg2
 from tqdm import tqdm
 
-from data_generator import pipeline, services, transform
-from data_generator.alpha_vantage import AlphaVantageError
-from data_generator.config import (
-    ConfigError,
+from data_generator.errors import FintradeError
+from data_generator.localdev import services
+from data_generator.reference.universe import select_stocks
+from data_generator.settings import (
     Settings,
     load_settings,
     parse_symbols,
 )
-from data_generator.lake import LakeError
-from data_generator.universe import UniverseFileError, UnknownSymbolError, select_stocks
-from data_generator.warehouse import WarehouseError
+from data_generator.steps import transform
+from data_generator.steps.activity import DEFAULT_ACCOUNTS, DEFAULT_ORDERS
+from data_generator.steps.day import IngestReport, ingest_day
+from data_generator.steps.replay import replay
+from data_generator.steps.resources import open_resources
 
 log = logging.getLogger("fintrade")
 
 
-class CommandFailed(Exception):
+class CommandFailed(FintradeError):
     """The command ran but did not fully succeed; the message is the one-line reason."""
 
 
@@ -80,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     with_date(init, required=False)
     with_symbols(init)
     init.add_argument("--days", type=_positive, help="calendar days of price history (default 365)")
-    init.add_argument("--accounts", type=_positive, default=pipeline.DEFAULT_ACCOUNTS)
-    init.add_argument("--orders", type=_positive, default=pipeline.DEFAULT_ORDERS)
+    init.add_argument("--accounts", type=_positive, default=DEFAULT_ACCOUNTS)
+    init.add_argument("--orders", type=_positive, default=DEFAULT_ORDERS)
 
     ingest = commands.add_parser("ingest", help="one day's prices and OLTP activity")
     with_date(ingest, required=True)
@@ -139,14 +141,14 @@ def _ingest(
     settings: Settings,
     logical_date: date,
     initialise: bool,
-    accounts: int = pipeline.DEFAULT_ACCOUNTS,
-    orders: int = pipeline.DEFAULT_ORDERS,
-) -> pipeline.IngestReport:
+    accounts: int = DEFAULT_ACCOUNTS,
+    orders: int = DEFAULT_ORDERS,
+) -> IngestReport:
     stocks = select_stocks(settings.symbols, settings.universe_file)
-    with pipeline.open_resources(settings, logical_date, stocks) as res:
+    with open_resources(settings, logical_date, stocks) as res:
         progress = _Progress(len(stocks), f"prices {logical_date}")
         try:
-            report = pipeline.ingest_day(
+            report = ingest_day(
                 res,
                 stocks,
                 logical_date,
@@ -165,7 +167,7 @@ def _ingest(
     return report
 
 
-def _finish_ingest(report: pipeline.IngestReport) -> None:
+def _finish_ingest(report: IngestReport) -> None:
     loaded = [r for r in report.results if r.status != "failed"]
     new = sum(r.counts.inserted for r in loaded)
     updated = sum(r.counts.updated for r in loaded)
@@ -205,7 +207,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 def cmd_replay(args: argparse.Namespace) -> None:
     settings = services.services_up(_settings(args))
-    results = pipeline.replay(settings, args.since, lambda result: print(result.summary()))
+    results = replay(settings, args.since, lambda result: print(result.summary()))
     if not results:
         raise CommandFailed(f"the lake (bucket {settings.s3_bucket}) holds no Parquet snapshots")
 
@@ -230,18 +232,6 @@ COMMANDS = {
     "run": cmd_run,
     "services": cmd_services,
 }
-KNOWN_ERRORS = (
-    CommandFailed,
-    ConfigError,
-    pipeline.FutureDateError,
-    UnknownSymbolError,
-    UniverseFileError,
-    services.ServiceError,
-    WarehouseError,
-    LakeError,
-    AlphaVantageError,
-    transform.DbtBuildError,
-)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -253,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         COMMANDS[args.command](args)
-    except KNOWN_ERRORS as exc:
+    except FintradeError as exc:
         print(f"fintrade {args.command}: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     except psycopg2.Error as exc:

@@ -22,9 +22,9 @@ from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
 
-from data_generator.config import load_settings
-from data_generator.services import start_seaweedfs
-from data_generator.warehouse import create_database_if_missing, drop_database
+from data_generator.localdev.seaweedfs import start_seaweedfs
+from data_generator.settings import load_settings
+from data_generator.storage.warehouse import create_database_if_missing, drop_database
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW = Path(sys.executable).parent / "airflow"

@@ -27,11 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_generator import pipeline, services, transform
-from data_generator.config import Settings, load_settings
-from data_generator.universe import synthetic_stocks
-from data_generator.warehouse import drop_database
-from tests.browser import (
+from data_generator.localdev import seaweedfs
+from data_generator.reference.universe import synthetic_stocks
+from data_generator.settings import Settings, load_settings
+from data_generator.steps import transform
+from data_generator.steps.day import ingest_day
+from data_generator.steps.resources import open_resources
+from data_generator.storage.warehouse import drop_database
+from tests.support.browser import (
     browser_cpu_seconds,
     chromium,
     dashboard_server,
@@ -46,8 +49,8 @@ def build(settings: Settings, symbols: int) -> float:
     """Ingest `symbols` synthetic stocks' history for DAY and build the marts; seconds taken."""
     started = time.perf_counter()
     stocks = synthetic_stocks(symbols)
-    with pipeline.open_resources(settings, DAY, stocks) as res:
-        report = pipeline.ingest_day(res, stocks, DAY, initialise=True)
+    with open_resources(settings, DAY, stocks) as res:
+        report = ingest_day(res, stocks, DAY, initialise=True)
     if report.failed:
         raise SystemExit(f"ingest failed for {report.failed}")
     transform.build(settings)
@@ -60,7 +63,7 @@ def environ(settings: Settings) -> dict[str, str]:
 
 
 def bench(symbols: int, years: int, keep: bool) -> dict[str, float]:
-    base = services.ensure_s3(load_settings())
+    base = seaweedfs.ensure_s3(load_settings())
     settings = base.with_overrides(
         pg_database=f"fintrade_bench_dash_{secrets.token_hex(3)}",
         s3_bucket=f"bench-dash-{secrets.token_hex(4)}",

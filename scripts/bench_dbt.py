@@ -23,11 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_generator import pipeline, transform
-from data_generator.config import Settings
-from data_generator.trading_calendar import trading_days
-from data_generator.universe import select_stocks
-from data_generator.warehouse import drop_database
+from data_generator.localdev.services import load_run_settings
+from data_generator.reference.trading_calendar import trading_days
+from data_generator.reference.universe import select_stocks
+from data_generator.settings import Settings
+from data_generator.steps import transform
+from data_generator.steps.day import ingest_day
+from data_generator.steps.resources import open_resources
+from data_generator.storage.warehouse import drop_database
 
 FIRST_DAY = date(2026, 11, 16)
 LAST_DAY = date(2026, 11, 25)
@@ -36,8 +39,8 @@ DBT_ELAPSED = re.compile(r"\(([\d.]+)s\)")
 
 def load(settings: Settings, day: date, initialise: bool) -> int:
     stocks = select_stocks(settings.symbols, settings.universe_file)
-    with pipeline.open_resources(settings, day, stocks) as res:
-        report = pipeline.ingest_day(res, stocks, day, initialise=initialise)
+    with open_resources(settings, day, stocks) as res:
+        report = ingest_day(res, stocks, day, initialise=initialise)
     return sum(r.counts.inserted for r in report.results)
 
 
@@ -51,7 +54,7 @@ def timed_build(settings, **kwargs) -> tuple[float, float]:
 
 
 def bench_history(years: int, daily_runs: int) -> dict[str, float]:
-    base = pipeline.load_run_settings()
+    base = load_run_settings()
     settings = base.with_overrides(
         pg_database=f"fintrade_bench_dbt_{secrets.token_hex(3)}",
         s3_bucket=f"bench-dbt-{secrets.token_hex(4)}",

@@ -23,12 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_generator import pipeline
-from data_generator.config import PROJECT_ROOT, Settings
-from data_generator.prices import parse_daily_reply
-from data_generator.synthetic import SyntheticPriceSource
-from data_generator.universe import synthetic_stocks
-from data_generator.warehouse import (
+from data_generator.localdev.services import load_run_settings
+from data_generator.reference.universe import synthetic_stocks
+from data_generator.settings import PROJECT_ROOT, Settings
+from data_generator.sources.prices import PriceRow, parse_daily_reply
+from data_generator.sources.synthetic_prices import SyntheticPriceSource
+from data_generator.steps.prices import ingest_prices
+from data_generator.steps.resources import open_resources, prepare_resources
+from data_generator.storage.warehouse import (
     PRICE_COLUMNS,
     apply_schema,
     connect,
@@ -46,7 +48,7 @@ def scratch(settings: Settings, label: str) -> Settings:
     return settings.with_overrides(pg_database=name, s3_bucket=f"bench-{secrets.token_hex(5)}")
 
 
-def make_rows(symbols: int, trading_days: int) -> dict[str, list[tuple]]:
+def make_rows(symbols: int, trading_days: int) -> dict[str, list[PriceRow]]:
     """Bars per symbol from the synthetic source, parsed as the pipeline parses them."""
     stocks = synthetic_stocks(symbols)
     history = int(trading_days * 365 / 252) + 10
@@ -57,10 +59,7 @@ def make_rows(symbols: int, trading_days: int) -> dict[str, list[tuple]]:
             stock.symbol, source.fetch_daily(stock.symbol), "synthetic", AS_OF
         )
         key = f"raw/parquet/symbol={stock.symbol}/date={AS_OF}.parquet"
-        bars = list(parsed.bars.rows())[-trading_days:]
-        rows[stock.symbol] = [
-            (stock.symbol, d, o, h, lo, c, v, "synthetic", key) for d, o, h, lo, c, v in bars
-        ]
+        rows[stock.symbol] = parsed.bars.to_rows(key)[-trading_days:]
     return rows
 
 
@@ -177,10 +176,10 @@ def ingest_child(settings_json: str, symbols: int, days: int) -> None:
     settings = Settings(**json.loads(settings_json))
     stocks = synthetic_stocks(symbols)
     settings = settings.with_overrides(history_days=int(days * 365 / 252) + 10)
-    with pipeline.open_resources(settings, AS_OF, stocks) as res:
-        pipeline.prepare_resources(res, stocks)
+    with open_resources(settings, AS_OF, stocks) as res:
+        prepare_resources(res, stocks)
         started = time.perf_counter()
-        results = pipeline.ingest_prices(res, [s.symbol for s in stocks], AS_OF)
+        results = ingest_prices(res, [s.symbol for s in stocks], AS_OF)
         seconds = time.perf_counter() - started
     rows = sum(r.counts.inserted for r in results)
     peak_mib = peak_rss_mib()
@@ -230,7 +229,7 @@ def main() -> None:
     if args.child:
         ingest_child(args.child, args.symbols, args.days)
         return
-    settings = pipeline.load_run_settings()
+    settings = load_run_settings()
     print(f"PostgreSQL {settings.pg_host}:{settings.pg_port}, S3 {settings.aws_endpoint_url}")
     bench_load(settings, args.symbols, args.days)
     if not args.skip_e2e:

@@ -22,10 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_generator import pipeline, transform
-from data_generator.trading_calendar import trading_days
-from data_generator.universe import select_stocks
-from data_generator.warehouse import connect, drop_database
+from data_generator.localdev.services import load_run_settings
+from data_generator.reference.trading_calendar import trading_days
+from data_generator.reference.universe import select_stocks
+from data_generator.steps import transform
+from data_generator.steps.day import ingest_day
+from data_generator.steps.resources import open_resources
+from data_generator.storage.warehouse import connect, drop_database
 
 FIRST_DAY = date(2026, 11, 20)
 LAST_DAY = date(2026, 11, 25)
@@ -34,8 +37,8 @@ LATE_SPLIT_DATE = date(2016, 3, 1)
 
 def load(settings, day: date, initialise: bool) -> None:
     stocks = select_stocks(settings.symbols)
-    with pipeline.open_resources(settings, day, stocks) as res:
-        pipeline.ingest_day(res, stocks, day, initialise=initialise)
+    with open_resources(settings, day, stocks) as res:
+        ingest_day(res, stocks, day, initialise=initialise)
 
 
 def timed_build(settings) -> tuple[float, float]:
@@ -68,7 +71,7 @@ def main() -> None:
     parser.add_argument("--symbol", default="AAPL")
     args = parser.parse_args()
 
-    settings = pipeline.load_run_settings().with_overrides(
+    settings = load_run_settings().with_overrides(
         pg_database=f"fintrade_bench_readjust_{secrets.token_hex(3)}",
         s3_bucket=f"bench-readjust-{secrets.token_hex(4)}",
         history_days=args.years * 365,

@@ -35,10 +35,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_generator.config import load_settings
-from data_generator.services import _stop_pid, start_seaweedfs
-from data_generator.warehouse import create_database_if_missing, drop_database
-from tests.local_airflow import DAG_ID, REPO_ROOT, airflow_environ, running_airflow
+from data_generator.localdev.processes import stop_pid
+from data_generator.localdev.seaweedfs import start_seaweedfs
+from data_generator.settings import load_settings
+from data_generator.storage.warehouse import create_database_if_missing, drop_database
+from tests.support.local_airflow import DAG_ID, REPO_ROOT, airflow_environ, running_airflow
 
 PROJECT_PREFIXES = ("AIRFLOW", "PG", "AWS_", "S3_", "FINTRADE_", "ALPHA_VANTAGE_")
 VENV_KINDS = {"plain": ["--frozen"], "compiled": ["--frozen", "--compile-bytecode"]}
@@ -142,7 +143,7 @@ def build_venv(path: Path, uv_args: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
-def _free_port_base(width: int = 8) -> int:
+def free_port_base(width: int = 8) -> int:
     for _ in range(50):
         base = 20000 + secrets.randbelow(20000)
         try:
@@ -157,7 +158,7 @@ def _free_port_base(width: int = 8) -> int:
 
 @contextmanager
 def s3_server(folder: Path) -> Iterator[dict[str, str]]:
-    base = _free_port_base()
+    base = free_port_base()
     access_key, secret_key = f"bench{secrets.token_hex(4)}", secrets.token_hex(20)
     pid = start_seaweedfs(folder, base, access_key, secret_key)
     try:
@@ -168,7 +169,7 @@ def s3_server(folder: Path) -> Iterator[dict[str, str]]:
             "AWS_DEFAULT_REGION": "us-east-1",
         }
     finally:
-        _stop_pid(pid, "SeaweedFS")
+        stop_pid(pid, "SeaweedFS")
 
 
 @contextmanager

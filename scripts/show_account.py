@@ -18,8 +18,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_generator.pipeline import load_run_settings
-from data_generator.warehouse import connect
+from data_generator.localdev.services import load_run_settings
+from data_generator.storage.warehouse import connect
 
 CENT = Decimal("0.01")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_generator.pipeline import load_run_settings
-from data_generator.roles import Role, connect_as
+from data_generator.localdev.services import load_run_settings
+from data_generator.storage.roles import Role, connect_as
 
 QUERIES = {
     "mart.mart_stock_performance (top 5 by 30-day return)": """

@@ -20,11 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_generator import pipeline
-from data_generator.config import DBT_PROJECT_DIR, Settings
-from data_generator.trading_calendar import trading_days
-from data_generator.universe import select_stocks
-from data_generator.warehouse import connect, drop_database
+from data_generator.localdev.services import load_run_settings
+from data_generator.reference.trading_calendar import trading_days
+from data_generator.reference.universe import select_stocks
+from data_generator.settings import DBT_PROJECT_DIR, Settings
+from data_generator.steps.day import ingest_day
+from data_generator.steps.resources import open_resources
+from data_generator.storage.warehouse import connect, drop_database
 
 RUN_DATE = date(2026, 11, 24)
 COLUMNS = (
@@ -65,7 +67,7 @@ def main() -> None:
     parser.add_argument("--project-dir", type=Path, default=DBT_PROJECT_DIR)
     args = parser.parse_args()
 
-    settings = pipeline.load_run_settings().with_overrides(
+    settings = load_run_settings().with_overrides(
         pg_database=f"fintrade_split_{secrets.token_hex(3)}",
         s3_bucket=f"split-{secrets.token_hex(4)}",
         symbols=(args.symbol,),
@@ -75,8 +77,8 @@ def main() -> None:
     as_of_days = [days[at - 1], days[at], days[at + 1], days[at + 20], days[at + 40]]
     try:
         stocks = select_stocks(settings.symbols)
-        with pipeline.open_resources(settings, RUN_DATE, stocks) as res:
-            pipeline.ingest_day(res, stocks, RUN_DATE, initialise=True)
+        with open_resources(settings, RUN_DATE, stocks) as res:
+            ingest_day(res, stocks, RUN_DATE, initialise=True)
         dbt(settings, args.project_dir, "run")
         print(f"{args.symbol} split on {args.split_date}; project {args.project_dir}")
         print("as_of       " + " ".join(f"{c:>18}" for c in COLUMNS))

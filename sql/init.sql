@@ -129,6 +129,23 @@ alter table raw.trades add column if not exists fee_amount numeric(18, 2) not nu
 -- post-split. Dividend amounts are per share as traded on the ex-dividend date.
 alter table raw.ingest_runs add column if not exists dataset text not null default 'prices';
 
+-- The closed vocabularies of the run log (data_generator/storage/ingest_runs.py): readers match
+-- a status, never a message. Added once; a release that grows a list replaces its constraint.
+do $$
+begin
+    if not exists (select 1 from pg_constraint where conname = 'ingest_runs_status_check') then
+        alter table raw.ingest_runs add constraint ingest_runs_status_check check (
+            status in ('loaded', 'stale', 'failed', 'deferred', 'api_call', 'daily_limit')
+        );
+    end if;
+    if not exists (select 1 from pg_constraint where conname = 'ingest_runs_dataset_check') then
+        alter table raw.ingest_runs add constraint ingest_runs_dataset_check check (
+            dataset in ('prices', 'splits', 'dividends', 'quota')
+        );
+    end if;
+end
+$$;
+
 create table if not exists raw.dividends (
     symbol           text not null,
     ex_dividend_date date not null,

@@ -25,9 +25,10 @@ from airflow.sdk import (
 )
 from airflow.sdk.exceptions import AirflowFailException
 
-from data_generator import pipeline, transform
-from data_generator.config import load_settings
-from data_generator.universe import select_stocks
+from data_generator.localdev.services import load_run_settings
+from data_generator.reference.universe import select_stocks
+from data_generator.settings import load_settings
+from data_generator.steps import actions, activity, prices, resources, transform
 
 # The symbols are read from the universe file (FINTRADE_SYMBOLS picks a subset) each time this
 # file is parsed, so a stock added there is ingested from the next run on. Each symbol becomes one
@@ -60,12 +61,12 @@ def run_date() -> date:
 
 @task
 def prepare_warehouse() -> None:
-    pipeline.prepare(pipeline.load_run_settings(), run_date())
+    resources.prepare(load_run_settings(), run_date())
 
 
 @task(map_index_template="{{ task.op_kwargs['symbol'] }}")
 def ingest_prices(symbol: str) -> str:
-    result = pipeline.ingest_symbol(pipeline.load_run_settings(), symbol, run_date())
+    result = prices.ingest_symbol(load_run_settings(), symbol, run_date())
     return result.summary()
 
 
@@ -74,23 +75,23 @@ def ingest_corporate_actions() -> str:
     """After every symbol's prices, so prices get the day's API budget first; what is left goes
     to splits and dividends. A symbol's failed actions are recorded and named, not fatal: the
     marts keep the factors they had."""
-    return pipeline.ingest_actions(pipeline.load_run_settings(), run_date()).summary()
+    return actions.ingest_actions(load_run_settings(), run_date()).summary()
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
 def load_activity() -> str:
     """Runs once every symbol is done and at least one landed: a failed symbol holds back no one."""
-    return pipeline.load_activity(pipeline.load_run_settings(), run_date()).summary()
+    return activity.load_activity(load_run_settings(), run_date()).summary()
 
 
 @task
 def dbt_build(layer: str) -> str:
-    return transform.build(pipeline.load_run_settings(), select=layer).summary
+    return transform.build(load_run_settings(), select=layer).summary
 
 
 @task
 def dbt_source_freshness() -> str:
-    return transform.source_freshness(pipeline.load_run_settings()).summary
+    return transform.source_freshness(load_run_settings()).summary
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE)
@@ -128,15 +129,15 @@ def _step_name(state_key: str) -> str:
     doc_md=__doc__,
 )
 def fintrade_pipeline() -> None:
-    prices = ingest_prices.expand(symbol=SYMBOLS)
-    activity = load_activity()
-    prepare_warehouse() >> prices >> ingest_corporate_actions() >> activity
+    price_tasks = ingest_prices.expand(symbol=SYMBOLS)
+    activity_task = load_activity()
+    prepare_warehouse() >> price_tasks >> ingest_corporate_actions() >> activity_task
 
     with TaskGroup("dbt") as dbt:
         chain(*(dbt_build.override(task_id=f"build_{layer}")(layer) for layer in DBT_LAYERS))
     freshness = dbt_source_freshness()
-    activity >> [dbt, freshness]
-    [prices, dbt, freshness] >> check_run()
+    activity_task >> [dbt, freshness]
+    [price_tasks, dbt, freshness] >> check_run()
 
 
 fintrade_pipeline()

@@ -9,7 +9,7 @@ import argparse
 import socket
 import sys
 
-from data_generator.config import ConfigError, Settings, load_settings
+from data_generator.settings import ConfigError, Settings, load_settings
 
 
 def address(settings: Settings) -> str:

@@ -18,7 +18,6 @@ import psycopg2
 from dash import Dash, Input, Output, dcc, html
 from plotly.offline import get_plotlyjs_version
 
-from data_generator.config import Settings
 from data_generator.dashboard import figures
 from data_generator.dashboard.queries import (
     MartsEmpty,
@@ -28,6 +27,7 @@ from data_generator.dashboard.queries import (
     WarehouseUnavailable,
 )
 from data_generator.dashboard.source import Overview, WarehouseReader
+from data_generator.settings import Settings
 
 TITLE = "FinTrade DW"
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}

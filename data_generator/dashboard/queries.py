@@ -17,9 +17,10 @@ import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
-from data_generator import roles
-from data_generator.config import Settings
-from data_generator.roles import Role
+from data_generator.errors import FintradeError
+from data_generator.settings import Settings
+from data_generator.storage import roles
+from data_generator.storage.roles import Role
 
 CONNECT_TIMEOUT_SECONDS = 3
 TOP_ACCOUNTS = 10
@@ -28,11 +29,11 @@ POSITIONS = "mart.mart_positions"
 INGEST_STATUS = "mart.mart_ingest_status"
 
 
-class WarehouseUnavailable(RuntimeError):
+class WarehouseUnavailable(FintradeError):
     """The warehouse did not answer or refused the dashboard's login; one line, no secrets."""
 
 
-class MartsEmpty(RuntimeError):
+class MartsEmpty(FintradeError):
     """The marts are not built yet, or hold no rows: nothing to chart."""
 
 

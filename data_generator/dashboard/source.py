@@ -16,7 +16,6 @@ from typing import TypeVar
 
 from psycopg2.extensions import connection as Connection
 
-from data_generator.config import Settings
 from data_generator.dashboard import queries
 from data_generator.dashboard.queries import (
     AccountRow,
@@ -28,6 +27,7 @@ from data_generator.dashboard.queries import (
     StockFigures,
     TradingDay,
 )
+from data_generator.settings import Settings
 
 T = TypeVar("T")
 DEFAULT_HISTORY = timedelta(days=365)

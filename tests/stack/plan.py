@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from data_generator.trading_calendar import is_trading_day
+from data_generator.reference.trading_calendar import is_trading_day
 
 
 def scheduled_logical_date(now: datetime) -> date:

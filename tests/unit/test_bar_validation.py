@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from data_generator.prices import (
+from data_generator.sources.prices import (
     ReplyFormatError,
     bars_to_table,
     parse_daily_reply,
@@ -89,5 +89,5 @@ def test_arrow_round_trip_keeps_every_value() -> None:
 
     back = table_to_bars(bars_to_table(bars), "KO", SNAPSHOT)
 
-    assert list(back.rows()) == list(bars.rows())
+    assert back.to_rows("k") == bars.to_rows("k")
     assert back.source == "synthetic"

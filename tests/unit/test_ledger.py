@@ -10,8 +10,8 @@ from fractions import Fraction
 
 import pytest
 
-from data_generator import oltp
-from data_generator.ledger import (
+from data_generator.activity import oltp
+from data_generator.activity.ledger import (
     MARKET_TZ,
     AccountBook,
     CashEvent,
@@ -24,7 +24,7 @@ from data_generator.ledger import (
     event_date,
     trade_fee,
 )
-from data_generator.trading_calendar import is_trading_day
+from data_generator.reference.trading_calendar import is_trading_day
 
 MONDAY, TUESDAY, WEDNESDAY = date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25)
 SYMBOLS = ("AAA", "BBB", "CCC")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from data_generator.prices import ReplyFormatError, check_reply
+from data_generator.sources.prices import ReplyFormatError, check_reply
 
 BAR = '{"1. open": "10", "2. high": "11", "3. low": "9", "4. close": "10", "5. volume": "5"}'
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from data_generator.alpha_vantage import DAILY_SERIES_FUNCTION, _classify, _ReplyKind, redact
+from data_generator.sources.alpha_vantage import (
+    DAILY_SERIES_FUNCTION,
+    _classify,
+    _ReplyKind,
+    redact,
+)
 
 KEY = "S3CR3T+KEY/1"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from data_generator.config import ConfigError, Settings, load_settings, parse_symbols
+from data_generator.settings import ConfigError, Settings, load_settings, parse_symbols
 
 
 def test_an_empty_environment_gives_the_documented_defaults() -> None:

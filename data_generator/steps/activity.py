@@ -1,0 +1,113 @@
+"""The OLTP step: accounts once, then each trading day's orders, trades and cash movements.
+
+Generation is deterministic from the seed, the date and the books as stored, and a day once
+generated is never generated again, so reruns and backfills in any order are no-ops.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from data_generator.activity import ledger, oltp
+from data_generator.reference.trading_calendar import is_trading_day
+from data_generator.reference.universe import select_stocks
+from data_generator.settings import Settings
+from data_generator.steps.resources import Resources, open_resources
+from data_generator.storage import books
+
+DEFAULT_ACCOUNTS = 50
+DEFAULT_ORDERS = 600
+DAILY_ORDERS_RANGE = (15, 40)
+
+
+@dataclass
+class ActivityResult:
+    logical_date: date
+    orders: int = 0
+    trades: int = 0
+    accounts: int = 0
+    skipped: str = ""
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"OLTP activity for {self.logical_date}: skipped, {self.skipped}"
+        accounts = f"{self.accounts} new accounts, " if self.accounts else ""
+        return (
+            f"OLTP activity for {self.logical_date}: {accounts}"
+            f"{self.orders} new orders, {self.trades} new trades"
+        )
+
+
+def initialise_activity(
+    res: Resources, symbols: list[str], logical_date: date, accounts: int, orders: int
+) -> ActivityResult:
+    """Accounts and the order history over the prices before the day, once: a rerun adds
+    nothing. The day itself is left to `day_activity`, so the two never interleave."""
+    result = ActivityResult(logical_date)
+    if books.account_ids(res.conn):
+        result.skipped = "accounts already exist (initialised before)"
+        return result
+    days = books.day_ranges(res.conn, symbols, None, logical_date - timedelta(days=1))
+    if not days:
+        result.skipped = f"no prices before {logical_date} to trade on"
+        return result
+    first_day = min(day.price_date for day in days)
+    rows = oltp.make_accounts(res.settings.seed, accounts, first_day)
+    opening = {row[0]: row[4] for row in rows}
+    with res.conn, res.conn.cursor() as cur:
+        books.lock_books(cur)
+        splits = books.stored_splits(cur)
+        activity = oltp.history_activity(res.settings.seed, days, opening, orders, splits)
+        result.accounts = books.insert_accounts(cur, rows)
+        result.orders, result.trades = books.insert_activity(cur, activity)
+    return result
+
+
+def day_activity(res: Resources, symbols: list[str], logical_date: date) -> ActivityResult:
+    """That trading day's new orders, trades and cash movements, drawn against the books as
+    stored, under the books' lock."""
+    result = ActivityResult(logical_date)
+    if not books.account_ids(res.conn):
+        result.skipped = "no accounts yet (run 'fintrade init' first)"
+        return result
+    if not is_trading_day(logical_date):
+        result.skipped = "not an NYSE trading day"
+        return result
+    days = books.day_ranges(res.conn, symbols, logical_date, logical_date)
+    if not days:
+        result.skipped = f"no prices loaded for {logical_date}"
+        return result
+    rng = random.Random(f"size-{res.settings.seed}-{logical_date.isoformat()}")
+    with res.conn, res.conn.cursor() as cur:
+        books.lock_books(cur)
+        if books.day_generated(cur, logical_date):
+            result.skipped = "the day's activity is already stored"
+            return result
+        opening = books.opening_cash(cur)
+        day_books = ledger.books_for_day(
+            opening, books.stored_events(cur), books.stored_splits(cur), logical_date
+        )
+        activity = oltp.daily_activity(
+            res.settings.seed,
+            logical_date,
+            days,
+            day_books,
+            opening,
+            rng.randint(*DAILY_ORDERS_RANGE),
+        )
+        result.orders, result.trades = books.insert_activity(cur, activity)
+    return result
+
+
+def load_activity(settings: Settings, logical_date: date) -> ActivityResult:
+    """The scheduled OLTP step: initialise accounts and history on first run, then the day."""
+    symbols = [s.symbol for s in select_stocks(settings.symbols, settings.universe_file)]
+    with open_resources(settings, logical_date) as res:
+        first = initialise_activity(res, symbols, logical_date, DEFAULT_ACCOUNTS, DEFAULT_ORDERS)
+        result = day_activity(res, symbols, logical_date)
+        result.accounts = first.accounts
+        result.orders += first.orders
+        result.trades += first.trades
+        return result

@@ -1,0 +1,218 @@
+"""The price step: one symbol's daily reply, source -> lake (JSON, then Parquet) -> raw.
+
+Each symbol's load is one transaction and is logged in `raw.ingest_runs`; one symbol's failure
+is recorded and reported by name but never stops the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from data_generator.errors import FintradeError
+from data_generator.settings import Settings
+from data_generator.sources.alpha_vantage import (
+    AlphaVantageError,
+    DailyLimitError,
+    InvalidApiKeyError,
+)
+from data_generator.sources.prices import (
+    ReplyFormatError,
+    bars_to_table,
+    check_reply,
+    parse_daily_reply,
+    table_to_bars,
+)
+from data_generator.steps.resources import Resources, open_resources
+from data_generator.storage import lake as lake_keys
+from data_generator.storage.ingest_runs import (
+    Dataset,
+    IngestRun,
+    RunStatus,
+    daily_limit_met,
+    record_ingest_run,
+)
+from data_generator.storage.lake import LakeError
+from data_generator.storage.warehouse import (
+    LoadCounts,
+    WarehouseError,
+    load_prices,
+    record_rejects,
+)
+
+DAILY_LIMIT_MESSAGE = "daily API limit reached"
+
+
+class SymbolIngestError(FintradeError):
+    """One symbol could not be ingested; the message is one line naming the symbol and cause."""
+
+
+class SymbolOutcome(StrEnum):
+    LOADED = RunStatus.LOADED.value
+    STALE = RunStatus.STALE.value
+    FAILED = RunStatus.FAILED.value
+
+
+@dataclass
+class SymbolResult:
+    symbol: str
+    status: SymbolOutcome
+    counts: LoadCounts = field(default_factory=lambda: LoadCounts(0, 0, 0))
+    rows_rejected: int = 0
+    called_api: bool = False
+    message: str = ""
+
+    def summary(self) -> str:
+        if self.status is SymbolOutcome.FAILED:
+            return f"{self.symbol}: FAILED {self.message}"
+        text = (
+            f"{self.symbol}: {self.counts.inserted} new, {self.counts.updated} updated, "
+            f"{self.counts.unchanged} unchanged, {self.rows_rejected} rejected"
+        )
+        return f"{text} ({self.message})" if self.message else text
+
+
+def _reply_body(res: Resources, symbol: str, logical_date: date) -> tuple[bytes, bool]:
+    """The reply for (symbol, date): the lake's copy if any, else the source's, stored once."""
+    key = lake_keys.json_key(symbol, logical_date)
+    body = res.lake.get(key)
+    if body is not None:
+        return body, False
+    if daily_limit_met(res.conn, logical_date):
+        raise DailyLimitError(f"{symbol}: not requested, {DAILY_LIMIT_MESSAGE} earlier in this run")
+    started_at = datetime.now(UTC)
+    try:
+        body = res.source.fetch_daily(symbol)
+    except DailyLimitError:
+        record_ingest_run(
+            res.conn,
+            IngestRun(
+                logical_date,
+                symbol,
+                res.source.name,
+                RunStatus.DAILY_LIMIT,
+                started_at,
+                dataset=Dataset.QUOTA,
+            ),
+        )
+        raise
+    check_reply(symbol, body)  # a broken reply must not become the day's write-once record
+    if not res.lake.put_once(key, body, "application/json"):
+        body = res.lake.get(key) or body  # another writer won the race: theirs is the record
+    return body, True
+
+
+def _load_snapshot(
+    res: Resources, symbol: str, logical_date: date, body: bytes, started_at: datetime
+) -> tuple[LoadCounts, int]:
+    parsed = parse_daily_reply(symbol, body, res.source.name, logical_date)
+    pkey = lake_keys.parquet_key(symbol, logical_date)
+    table = bars_to_table(parsed.bars)
+    if not res.lake.put_table_once(pkey, table) and not res.lake.get_table(pkey).equals(table):
+        # A rerun keeps the write-once snapshot, so it must still be the one this reply makes.
+        raise LakeError(
+            f"s3://{res.lake.bucket}/{pkey} differs from the snapshot its reply makes; "
+            "delete it and rerun the date to rebuild it"
+        )
+    with res.conn, res.conn.cursor() as cur:
+        counts = load_prices(cur, parsed.bars.to_rows(pkey))
+        record_rejects(cur, parsed.rejects, lake_keys.json_key(symbol, logical_date))
+    record_ingest_run(
+        res.conn,
+        IngestRun(
+            logical_date,
+            symbol,
+            res.source.name,
+            RunStatus.LOADED,
+            started_at,
+            rows_loaded=counts.written,
+            rows_rejected=len(parsed.rejects),
+        ),
+    )
+    return counts, len(parsed.rejects)
+
+
+def _stale_fallback(
+    res: Resources, symbol: str, logical_date: date, started_at: datetime
+) -> SymbolResult:
+    """After the daily API limit: reload the newest earlier snapshot the lake holds, if any."""
+    earlier = [s for s in res.lake.snapshots(symbol) if s.snapshot_date < logical_date]
+    if not earlier:
+        raise SymbolIngestError(f"{symbol}: {DAILY_LIMIT_MESSAGE} and the lake has no earlier data")
+    snapshot = earlier[-1]
+    bars = table_to_bars(res.lake.get_table(snapshot.key), symbol, snapshot.snapshot_date)
+    with res.conn, res.conn.cursor() as cur:
+        counts = load_prices(cur, bars.to_rows(snapshot.key))
+    message = f"{DAILY_LIMIT_MESSAGE}; kept the lake's snapshot of {snapshot.snapshot_date}"
+    record_ingest_run(
+        res.conn,
+        IngestRun(
+            logical_date,
+            symbol,
+            bars.source,
+            RunStatus.STALE,
+            started_at,
+            rows_loaded=counts.written,
+            error=message,
+        ),
+    )
+    return SymbolResult(symbol, SymbolOutcome.STALE, counts, message=message)
+
+
+def ingest_symbol_with(res: Resources, symbol: str, logical_date: date) -> SymbolResult:
+    """Fetch (or reuse) one symbol's reply for the date and load it; raises SymbolIngestError."""
+    started_at = datetime.now(UTC)
+    try:
+        try:
+            body, called_api = _reply_body(res, symbol, logical_date)
+        except DailyLimitError:
+            return _stale_fallback(res, symbol, logical_date, started_at)
+        counts, rejected = _load_snapshot(res, symbol, logical_date, body, started_at)
+    except InvalidApiKeyError:
+        raise
+    except (
+        SymbolIngestError,
+        AlphaVantageError,
+        ReplyFormatError,
+        LakeError,
+        WarehouseError,
+    ) as exc:
+        message = str(exc).splitlines()[0]
+        res.conn.rollback()
+        record_ingest_run(
+            res.conn,
+            IngestRun(
+                logical_date, symbol, res.source.name, RunStatus.FAILED, started_at, error=message
+            ),
+        )
+        raise SymbolIngestError(
+            message if message.startswith(symbol) else f"{symbol}: {message}"
+        ) from None
+    return SymbolResult(symbol, SymbolOutcome.LOADED, counts, rejected, called_api)
+
+
+def ingest_symbol(settings: Settings, symbol: str, logical_date: date) -> SymbolResult:
+    """One symbol end to end with its own connections."""
+    with open_resources(settings, logical_date) as res:
+        return ingest_symbol_with(res, symbol, logical_date)
+
+
+def ingest_prices(
+    res: Resources,
+    symbols: list[str],
+    logical_date: date,
+    on_symbol: Callable[[SymbolResult], None] = lambda result: None,
+) -> list[SymbolResult]:
+    """Every symbol in turn; a failure is a result naming the symbol, never a stop."""
+    results = []
+    for symbol in symbols:
+        try:
+            result = ingest_symbol_with(res, symbol, logical_date)
+        except SymbolIngestError as exc:
+            message = str(exc).removeprefix(f"{symbol}: ")
+            result = SymbolResult(symbol, SymbolOutcome.FAILED, message=message)
+        results.append(result)
+        on_symbol(result)
+    return results

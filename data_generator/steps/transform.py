@@ -1,0 +1,190 @@
+"""The transform step: runs the dbt project and reports its outcome in one line.
+
+dbt runs as a child process of this same environment (the executable next to the interpreter),
+so the CLI, Airflow tasks and tests all build with the locked dbt version and its output cannot
+mix with ours. Which nodes failed is read from the results file dbt writes for every command,
+not from its log text, whose wording changes between releases.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from data_generator.errors import FintradeError
+from data_generator.settings import DBT_PROJECT_DIR, Settings
+from data_generator.storage.roles import Role, as_role
+from data_generator.storage.warehouse import WarehouseError, connect_existing
+
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+
+# dbt needs only the warehouse: the API key and S3 credentials stay out of its environment,
+# and so out of anything it might log.
+WITHHELD_VARIABLES = frozenset(
+    {"ALPHA_VANTAGE_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+)
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+WARNING_STATUSES = frozenset({"warn"})
+SUMMARY_PREFIXES = ("Finished running", "Done.")
+LOG_TIMESTAMP = re.compile(r"^\d{2}:\d{2}:\d{2}(\.\d+)?\s+")
+MAX_NAMED_NODES = 5
+
+
+class DbtBuildError(FintradeError):
+    """dbt reported failing nodes or could not run; the message names them on one line."""
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    """What a successful dbt command reported: its summary for people, the nodes that only
+    warned (a stale-ish source, a warn-severity test), and its full output for logs."""
+
+    summary: str
+    warnings: tuple[str, ...]
+    output: str
+
+
+def build(
+    settings: Settings,
+    select: str | None = None,
+    full_refresh: bool = False,
+    vars: dict[str, object] | None = None,
+) -> DbtResult:
+    """`dbt build`: models, their unit and data tests, in dependency order, stopping downstream
+    of a failure. Raises DbtBuildError naming the failing models and tests."""
+    args = ["build"]
+    if select:
+        # Only tests whose models are selected or upstream of them: building `core` must not run
+        # a relationships test from a mart model (not built yet) to a core dimension.
+        args += ["--select", select, "--indirect-selection", "buildable"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if vars:
+        args += ["--vars", json.dumps(vars)]
+    with _one_build_at_a_time(settings):
+        return _run_dbt(settings, args, results_file="run_results.json")
+
+
+@contextmanager
+def _one_build_at_a_time(settings: Settings) -> Iterator[None]:
+    """Hold the database's build lock while dbt runs: a manual `fintrade run` during the
+    scheduler's build waits for it instead of swapping the same models underneath it. The lock
+    belongs to a session, so a killed build releases it with its connection."""
+    try:
+        conn = connect_existing(as_role(settings, Role.TRANSFORMER))
+    except WarehouseError:
+        # No warehouse to build in: nothing to serialise, and dbt says in one line why it fails.
+        yield
+        return
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("select pg_advisory_lock(hashtext('fintrade.dbt_build'))")
+        yield
+    finally:
+        conn.close()
+
+
+def source_freshness(settings: Settings) -> DbtResult:
+    """`dbt source freshness` on the raw tables' loaded_at: a stale source warns after a day
+    and fails after two. Raises DbtBuildError naming the stale sources."""
+    return _run_dbt(settings, ["source", "freshness"], results_file="sources.json")
+
+
+def run_dir(settings: Settings) -> Path:
+    """dbt's target and log folder for this warehouse: runs against different databases (tests,
+    benchmarks) never read each other's results, and a failing test's compiled SQL stays there
+    to be read. Whoever drops a throwaway database removes its folder too."""
+    return DBT_PROJECT_DIR / "target" / "runs" / settings.pg_database
+
+
+def _run_dbt(settings: Settings, args: list[str], results_file: str) -> DbtResult:
+    run_dir_path = run_dir(settings)
+    results_path = run_dir_path / results_file
+    results_path.unlink(missing_ok=True)
+    command = [
+        str(DBT_EXECUTABLE),
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(run_dir_path),
+        "--log-path",
+        str(run_dir_path / "logs"),
+        "--no-use-colors",
+    ]
+    completed = subprocess.run(
+        command,
+        cwd=DBT_PROJECT_DIR,
+        env=_dbt_environ(settings),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    label = "dbt " + " ".join(args[:2] if args[0] == "source" else args[:1])
+    if completed.returncode != 0:
+        raise DbtBuildError(_failure_message(label, completed.returncode, results_path, output))
+    warnings = tuple(_nodes_with_status(results_path, WARNING_STATUSES))
+    return DbtResult(summary=_summary(output), warnings=warnings, output=output)
+
+
+def _dbt_environ(settings: Settings) -> dict[str, str]:
+    # The child inherits the caller's environment (PATH, locale, DBT_* knobs) as any CLI would.
+    inherited = {k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES}
+    # libpq's own variable: dbt's connections speak UTF-8 even to an SQL_ASCII database, whose
+    # default client encoding would make psycopg2 reject any non-ASCII character in the SQL.
+    # dbt builds as the role that owns staging, core and mart, and may only read raw.
+    transformer = as_role(settings, Role.TRANSFORMER)
+    return {**inherited, **transformer.pg_environ(), "PGCLIENTENCODING": "UTF8"}
+
+
+def _summary(output: str) -> str:
+    lines = (LOG_TIMESTAMP.sub("", line).strip() for line in output.splitlines())
+    return "\n".join(line for line in lines if line.startswith(SUMMARY_PREFIXES))
+
+
+def _failure_message(label: str, returncode: int, results_path: Path, output: str) -> str:
+    failed = _nodes_with_status(results_path, FAILED_STATUSES)
+    if not failed:
+        return f"{label} failed (exit {returncode}): {_last_line(output)}"
+    named = ", ".join(failed[:MAX_NAMED_NODES])
+    more = f" and {len(failed) - MAX_NAMED_NODES} more" if len(failed) > MAX_NAMED_NODES else ""
+    return f"{label} failed: {named}{more}"
+
+
+def _nodes_with_status(results_path: Path, statuses: frozenset[str]) -> list[str]:
+    if not results_path.is_file():
+        return []
+    results = json.loads(results_path.read_text()).get("results", [])
+    return [
+        f"{_node_name(result['unique_id'])} ({result['status']})"
+        for result in results
+        if result.get("status") in statuses
+    ]
+
+
+def _node_name(unique_id: str) -> str:
+    """The name a person knows a node by: 'test.fintrade.not_null_x.ab12' → 'not_null_x',
+    'source.fintrade.raw.stocks' → 'raw.stocks'."""
+    kind, _project, *rest = unique_id.split(".")
+    if kind == "source":
+        return ".".join(rest)
+    if kind == "unit_test":
+        return rest[-1]
+    return rest[0]
+
+
+def _last_line(output: str) -> str:
+    lines = [LOG_TIMESTAMP.sub("", line).strip() for line in output.splitlines()]
+    meaningful = [line for line in lines if line]
+    return meaningful[-1] if meaningful else "no output"

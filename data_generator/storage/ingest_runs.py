@@ -1,0 +1,84 @@
+"""`raw.ingest_runs`, the log of every attempt: one record type, one status vocabulary.
+
+The statuses are a closed set the table's check constraint also holds, so a reader (the call
+budget, the marts, the daily-limit check) matches a status, never the wording of a message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from data_generator.storage.warehouse import Connection
+
+
+class RunStatus(StrEnum):
+    LOADED = "loaded"
+    STALE = "stale"  # the vendor refused (daily limit); the lake's earlier snapshot was kept
+    FAILED = "failed"
+    DEFERRED = "deferred"  # corporate actions left for a later day by the call budget
+    API_CALL = "api_call"  # one vendor call, reserved against the daily budget before it is made
+    DAILY_LIMIT = "daily_limit"  # the vendor said the key's daily quota is spent
+
+
+class Dataset(StrEnum):
+    PRICES = "prices"
+    SPLITS = "splits"
+    DIVIDENDS = "dividends"
+    QUOTA = "quota"  # the vendor's call quota itself (DAILY_LIMIT rows)
+
+
+@dataclass(frozen=True)
+class IngestRun:
+    logical_date: date
+    symbol: str
+    source: str
+    status: RunStatus
+    started_at: datetime
+    dataset: Dataset = Dataset.PRICES
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    error: str | None = None
+
+
+def record_ingest_run(conn: Connection, run: IngestRun) -> None:
+    """One row, in a transaction of its own: the log must survive the load it describes."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """
+            insert into raw.ingest_runs (logical_date, symbol, source, status, rows_loaded,
+                                         rows_rejected, error, started_at, finished_at, dataset)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, now(), %s)
+            """,
+            (
+                run.logical_date,
+                run.symbol,
+                run.source,
+                run.status.value,
+                run.rows_loaded,
+                run.rows_rejected,
+                run.error,
+                run.started_at,
+                run.dataset.value,
+            ),
+        )
+
+
+def daily_limit_met(conn: Connection, logical_date: date) -> bool:
+    """Whether a process of this run (an Airflow task for another symbol) already met the
+    vendor's daily limit: the quota is per key and day, so calling again would only repeat it."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """
+            select exists (
+                select 1 from raw.ingest_runs
+                where logical_date = %s
+                  and status = %s
+                  and started_at > now() - interval '12 hours'
+            )
+            """,
+            (logical_date, RunStatus.DAILY_LIMIT.value),
+        )
+        row = cur.fetchone()
+        return bool(row and row[0])

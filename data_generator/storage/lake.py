@@ -1,0 +1,201 @@
+"""The S3 data lake: write-once raw replies and Parquet snapshots keyed by symbol and date.
+
+An object's presence means "already fetched for that date", which is what makes a same-day rerun
+free of API calls; so objects are never overwritten (a conditional put refuses a second writer).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from data_generator.errors import FintradeError
+from data_generator.settings import Settings
+from data_generator.sources.prices import ARROW_SCHEMA
+
+_SNAPSHOT_KEY = re.compile(
+    r"raw/parquet/symbol=(?P<symbol>[^/]+)/date=(?P<date>\d{4}-\d{2}-\d{2})\.parquet$"
+)
+
+ACTION_SNAPSHOT_KEY = re.compile(
+    r"raw/actions/parquet/(?P<dataset>[^/]+)/symbol=(?P<symbol>[^/]+)/"
+    r"date=(?P<date>\d{4}-\d{2}-\d{2})\.parquet$"
+)
+
+
+def json_key(symbol: str, day: date) -> str:
+    return f"raw/json/symbol={symbol}/date={day.isoformat()}.json"
+
+
+def parquet_key(symbol: str, day: date) -> str:
+    return f"raw/parquet/symbol={symbol}/date={day.isoformat()}.parquet"
+
+
+def action_json_key(dataset: str, symbol: str, day: date) -> str:
+    """Corporate actions sit under `raw/actions/`, beside (never inside) the price prefixes, so
+    `snapshot_symbols` cannot mistake a dataset for a price symbol."""
+    return f"raw/actions/json/{dataset}/symbol={symbol}/date={day.isoformat()}.json"
+
+
+def action_parquet_key(dataset: str, symbol: str, day: date) -> str:
+    return f"raw/actions/parquet/{dataset}/symbol={symbol}/date={day.isoformat()}.parquet"
+
+
+def action_parquet_prefix(dataset: str) -> str:
+    return f"raw/actions/parquet/{dataset}/"
+
+
+class LakeError(FintradeError):
+    """The lake could not be read or written; the message names the bucket and key."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    symbol: str
+    snapshot_date: date
+    key: str
+
+
+def s3_client(settings: Settings):
+    """A boto3 client for the configured endpoint (AWS itself when none is set)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.aws_endpoint_url,
+        aws_access_key_id=settings.aws_access_key_id,
+        aws_secret_access_key=settings.aws_secret_access_key,
+        region_name=settings.aws_region,
+        config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5),
+    )
+
+
+class Lake:
+    def __init__(self, bucket: str, client) -> None:
+        self.bucket = bucket
+        self._client = client
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lake:
+        return cls(settings.s3_bucket, s3_client(settings))
+
+    def ensure_bucket(self) -> None:
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
+                raise LakeError(f"cannot reach bucket {self.bucket}: {exc}") from None
+            self._create_bucket()
+        except BotoCoreError as exc:
+            raise LakeError(f"cannot reach bucket {self.bucket}: {exc}") from None
+
+    def _create_bucket(self) -> None:
+        try:
+            self._client.create_bucket(Bucket=self.bucket)
+        except (ClientError, BotoCoreError) as exc:
+            raise LakeError(
+                f"cannot create bucket {self.bucket} (is the endpoint an S3 server?): {exc}"
+            ) from None
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise LakeError(f"cannot read s3://{self.bucket}/{key}: {exc}") from None
+        except BotoCoreError as exc:
+            raise LakeError(f"cannot read s3://{self.bucket}/{key}: {exc}") from None
+        return True
+
+    def put_once(self, key: str, body: bytes, content_type: str) -> bool:
+        """Store `body` unless the key exists; False when an earlier write already holds it."""
+        try:
+            self._client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*"
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in (
+                "PreconditionFailed",
+                "412",
+                "ConditionalRequestConflict",
+            ):
+                return False
+            raise LakeError(f"cannot write s3://{self.bucket}/{key}: {exc}") from None
+        except BotoCoreError as exc:
+            raise LakeError(f"cannot write s3://{self.bucket}/{key}: {exc}") from None
+        return True
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise LakeError(f"cannot read s3://{self.bucket}/{key}: {exc}") from None
+        except BotoCoreError as exc:
+            raise LakeError(f"cannot read s3://{self.bucket}/{key}: {exc}") from None
+
+    def put_table_once(self, key: str, table: pa.Table) -> bool:
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, compression="zstd")
+        return self.put_once(key, buffer.getvalue(), "application/vnd.apache.parquet")
+
+    def get_table(self, key: str, schema: pa.Schema = ARROW_SCHEMA) -> pa.Table:
+        body = self.get(key)
+        if body is None:
+            raise LakeError(f"missing s3://{self.bucket}/{key}")
+        try:
+            return pq.read_table(io.BytesIO(body), schema=schema)
+        except (pa.ArrowException, OSError) as exc:
+            # A replay must stop at a damaged snapshot, never skip it: name it to the user.
+            raise LakeError(
+                f"s3://{self.bucket}/{key} is not a readable Parquet snapshot: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            ) from None
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under `prefix`, sorted."""
+        keys = []
+        for page in self._pages(Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        return sorted(keys)
+
+    def _pages(self, **kwargs) -> Iterator[dict]:
+        try:
+            yield from self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, **kwargs
+            )
+        except ClientError as exc:
+            raise LakeError(
+                f"cannot list s3://{self.bucket}/{kwargs.get('Prefix', '')}: "
+                f"{exc.response['Error']['Code']}"
+            ) from None
+        except BotoCoreError as exc:
+            raise LakeError(
+                f"cannot list s3://{self.bucket}/{kwargs.get('Prefix', '')}: {exc}"
+            ) from None
+
+    def snapshots(self, symbol: str) -> Iterator[Snapshot]:
+        """Every Parquet snapshot of `symbol`, oldest first (ISO dates sort as text)."""
+        keys = []
+        for page in self._pages(Prefix=f"raw/parquet/symbol={symbol}/"):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        for key in sorted(keys):
+            match = _SNAPSHOT_KEY.match(key)
+            if match and match["symbol"] == symbol:
+                yield Snapshot(symbol, date.fromisoformat(match["date"]), key)
+
+    def snapshot_symbols(self) -> list[str]:
+        symbols = []
+        for page in self._pages(Prefix="raw/parquet/", Delimiter="/"):
+            for prefix in page.get("CommonPrefixes", []):
+                symbols.append(prefix["Prefix"].removeprefix("raw/parquet/symbol=").rstrip("/"))
+        return sorted(symbols)

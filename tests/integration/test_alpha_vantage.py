@@ -1,0 +1,373 @@
+"""The Alpha Vantage client against a real local HTTP server speaking the API's reply shapes."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from itertools import pairwise
+
+import pytest
+
+from data_generator.settings import PROJECT_ROOT, Settings
+from data_generator.sources.alpha_vantage import (
+    AlphaVantageClient,
+    CallBudgetSpentError,
+    DailyLimitError,
+    InvalidApiKeyError,
+    SymbolFetchError,
+    redact,
+)
+from tests.support.alpha_vantage_stub import (
+    AlphaVantageStub,
+    StubReply,
+    StubRequest,
+    burst_information_body,
+    daily_limit_body,
+    data_body,
+    demo_key_body,
+    error_message_body,
+    invalid_key_body,
+    per_minute_note_body,
+    premium_body,
+    splits_body,
+)
+
+API_KEY = "AVTESTKEY7Q4Z9X"
+MAX_ATTEMPTS = 3
+AAPL_BARS = {
+    date(2026, 11, 25): ("230.1000", "232.5000", "229.0000", "231.7500", 41_000_123),
+    date(2026, 11, 24): ("228.0000", "230.9000", "227.5000", "230.0500", 38_500_000),
+}
+AAPL_DATA = data_body("AAPL", AAPL_BARS)
+
+
+def client_for(stub: AlphaVantageStub, **overrides: object) -> AlphaVantageClient:
+    """A client with tiny backoff and no real pacing, so retries cost milliseconds."""
+    settings = Settings(
+        alpha_vantage_api_key=API_KEY,
+        alpha_vantage_base_url=stub.base_url,
+        alpha_vantage_max_attempts=MAX_ATTEMPTS,
+        alpha_vantage_backoff_seconds=0.01,
+        alpha_vantage_calls_per_minute=60_000,
+        alpha_vantage_timeout_seconds=2.0,
+    ).with_overrides(**overrides)
+    return AlphaVantageClient(settings)
+
+
+def exception_texts(error: BaseException) -> Iterator[str]:
+    """str and repr of `error` and of every exception chained to it."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield str(current)
+        yield repr(current)
+        pending += [current.__cause__, current.__context__]
+
+
+def test_data_reply_is_returned_exactly_as_received(alpha_vantage_stub: AlphaVantageStub):
+    alpha_vantage_stub.enqueue("AAPL", StubReply(body=AAPL_DATA))
+
+    body = client_for(alpha_vantage_stub).fetch_daily("AAPL")
+
+    assert body == AAPL_DATA
+    [request] = alpha_vantage_stub.requests
+    assert (request.function, request.symbol, request.outputsize, request.datatype) == (
+        "TIME_SERIES_DAILY",
+        "AAPL",
+        "compact",
+        "json",
+    )
+    assert request.apikey == API_KEY
+
+
+@pytest.mark.parametrize(
+    "throttle",
+    [per_minute_note_body(), burst_information_body()],
+    ids=["per-minute-note", "burst-information"],
+)
+def test_throttle_is_waited_out_and_retried(
+    alpha_vantage_stub: AlphaVantageStub, caplog: pytest.LogCaptureFixture, throttle: bytes
+):
+    alpha_vantage_stub.enqueue("AAPL", StubReply(body=throttle), StubReply(body=AAPL_DATA))
+    caplog.set_level(logging.WARNING, logger="data_generator.sources.alpha_vantage")
+
+    body = client_for(alpha_vantage_stub).fetch_daily("AAPL")
+
+    assert body == AAPL_DATA
+    assert len(alpha_vantage_stub.requests) == 2
+    [retry_line] = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert "AAPL" in retry_line
+    assert "throttled" in retry_line
+
+
+def test_daily_limit_stops_all_later_calls(alpha_vantage_stub: AlphaVantageStub):
+    alpha_vantage_stub.set_default("AAPL", StubReply(body=lambda r: daily_limit_body(r.apikey)))
+    client = client_for(alpha_vantage_stub)
+
+    with pytest.raises(DailyLimitError) as first:
+        client.fetch_daily("AAPL")
+    with pytest.raises(DailyLimitError):
+        client.fetch_daily("MSFT")
+
+    assert client.daily_limit_reached
+    assert [r.symbol for r in alpha_vantage_stub.requests] == ["AAPL"]
+    assert "25 requests per day" in str(first.value)
+    assert API_KEY not in str(first.value)
+
+
+def test_premium_outputsize_falls_back_to_compact_once(alpha_vantage_stub: AlphaVantageStub):
+    def free_key_reply(request: StubRequest) -> bytes:
+        if request.outputsize == "full":
+            return premium_body()
+        return data_body(request.symbol or "", AAPL_BARS)
+
+    for symbol in ("AAPL", "MSFT"):
+        alpha_vantage_stub.set_default(symbol, StubReply(body=free_key_reply))
+    client = client_for(alpha_vantage_stub, alpha_vantage_outputsize="full")
+
+    aapl = client.fetch_daily("AAPL")
+    msft = client.fetch_daily("MSFT")
+
+    assert b"Time Series (Daily)" in aapl
+    assert b"Time Series (Daily)" in msft
+    assert [(r.symbol, r.outputsize) for r in alpha_vantage_stub.requests] == [
+        ("AAPL", "full"),
+        ("AAPL", "compact"),
+        ("MSFT", "compact"),
+    ]
+    [notice] = client.notices
+    assert "compact" in notice
+
+
+@pytest.mark.parametrize(
+    "refusal", [demo_key_body(), invalid_key_body()], ids=["demo-key", "invalid-key"]
+)
+def test_refused_key_fails_fast(alpha_vantage_stub: AlphaVantageStub, refusal: bytes):
+    alpha_vantage_stub.set_default("AAPL", StubReply(body=refusal))
+
+    with pytest.raises(InvalidApiKeyError):
+        client_for(alpha_vantage_stub).fetch_daily("AAPL")
+
+    assert len(alpha_vantage_stub.requests) == 1
+
+
+def test_missing_key_is_refused_before_any_call(alpha_vantage_stub: AlphaVantageStub):
+    with pytest.raises(InvalidApiKeyError, match="ALPHA_VANTAGE_API_KEY"):
+        client_for(alpha_vantage_stub, alpha_vantage_api_key=None)
+
+    assert alpha_vantage_stub.requests == []
+
+
+def test_unknown_symbol_fails_that_symbol_only(alpha_vantage_stub: AlphaVantageStub):
+    alpha_vantage_stub.set_default("NOPE", StubReply(body=error_message_body()))
+    client = client_for(alpha_vantage_stub)
+
+    with pytest.raises(SymbolFetchError, match=r"NOPE: .*Invalid API call"):
+        client.fetch_daily("NOPE")
+    assert b"Time Series (Daily)" in client.fetch_daily("AAPL")
+
+    assert [r.symbol for r in alpha_vantage_stub.requests] == ["NOPE", "AAPL"]
+
+
+def test_unrecognised_notice_fails_the_symbol_without_retries(
+    alpha_vantage_stub: AlphaVantageStub,
+):
+    notice = b'{"Information": "Something new the API has never said before."}'
+    alpha_vantage_stub.set_default("AAPL", StubReply(body=notice))
+
+    with pytest.raises(SymbolFetchError, match="never said before"):
+        client_for(alpha_vantage_stub).fetch_daily("AAPL")
+
+    assert len(alpha_vantage_stub.requests) == 1
+
+
+TRANSIENT_FAILURES = {
+    "http-429": StubReply(status=429, body=b"Too Many Requests"),
+    "http-500": StubReply(status=500, body=b"Internal Server Error"),
+    "http-503": StubReply(status=503, body=b"<html>Service Unavailable</html>"),
+    "not-json": StubReply(body=b"<html>gateway error</html>"),
+    "truncated-json": StubReply(body=AAPL_DATA[:40]),
+    "cut-short-body": StubReply(body=AAPL_DATA, cut_short=True),
+    "dropped-connection": StubReply(hang_up=True),
+    "timeout": StubReply(body=AAPL_DATA, delay_seconds=3.0),
+    "no-known-key": StubReply(body=b'{"Something Else": "entirely"}'),
+}
+
+
+@pytest.mark.parametrize("failure", TRANSIENT_FAILURES.values(), ids=TRANSIENT_FAILURES.keys())
+def test_transient_failure_is_retried(alpha_vantage_stub: AlphaVantageStub, failure: StubReply):
+    alpha_vantage_stub.enqueue("AAPL", failure, StubReply(body=AAPL_DATA))
+
+    body = client_for(alpha_vantage_stub, alpha_vantage_timeout_seconds=0.3).fetch_daily("AAPL")
+
+    assert body == AAPL_DATA
+    assert len(alpha_vantage_stub.requests) == 2
+
+
+def test_retries_are_bounded(alpha_vantage_stub: AlphaVantageStub):
+    alpha_vantage_stub.set_default("AAPL", StubReply(status=503))
+    client = client_for(alpha_vantage_stub)
+
+    with pytest.raises(SymbolFetchError, match=f"AAPL: gave up after {MAX_ATTEMPTS} attempts"):
+        client.fetch_daily("AAPL")
+
+    assert len(alpha_vantage_stub.requests) == MAX_ATTEMPTS
+
+
+def test_key_never_appears_in_logs_or_exceptions(
+    alpha_vantage_stub: AlphaVantageStub, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    alpha_vantage_stub.set_default("DROP", StubReply(hang_up=True))
+    alpha_vantage_stub.set_default("SLOW", StubReply(body=AAPL_DATA, delay_seconds=3.0))
+    alpha_vantage_stub.set_default("NOPE", StubReply(body=error_message_body()))
+    alpha_vantage_stub.set_default("DEMO", StubReply(body=demo_key_body()))
+    alpha_vantage_stub.set_default("DAY", StubReply(body=lambda r: daily_limit_body(r.apikey)))
+    client = client_for(alpha_vantage_stub, alpha_vantage_timeout_seconds=0.3)
+    closed_port_client = client_for(
+        alpha_vantage_stub, alpha_vantage_base_url="http://127.0.0.1:9/query"
+    )
+
+    errors = []
+    for fetch, symbol in [
+        (client.fetch_daily, "AAPL"),
+        (client.fetch_daily, "DROP"),
+        (client.fetch_daily, "SLOW"),
+        (client.fetch_daily, "NOPE"),
+        (client.fetch_daily, "DEMO"),
+        (client.fetch_daily, "DAY"),
+        (client.fetch_daily, "AFTER"),
+        (closed_port_client.fetch_daily, "AAPL"),
+    ]:
+        try:
+            fetch(symbol)
+        except Exception as error:
+            errors.append(error)
+
+    assert len(errors) == 7
+    assert any(r.name.startswith("urllib3") for r in caplog.records), "urllib3 must be heard"
+    assert API_KEY not in caplog.text
+    assert all(API_KEY not in record.getMessage() for record in caplog.records)
+    for error in errors:
+        for text in exception_texts(error):
+            assert API_KEY not in text
+
+
+def test_calls_are_paced_across_symbols(alpha_vantage_stub: AlphaVantageStub):
+    calls_per_minute = 240
+    interval = 60 / calls_per_minute
+    client = client_for(alpha_vantage_stub, alpha_vantage_calls_per_minute=calls_per_minute)
+
+    for symbol in ("AAPL", "MSFT", "NVDA"):
+        client.fetch_daily(symbol)
+
+    arrivals = [r.received_at for r in alpha_vantage_stub.requests]
+    gaps = [later - earlier for earlier, later in pairwise(arrivals)]
+    assert len(gaps) == 2
+    # Loose: the client stamps its clock just before sending, the server on arrival.
+    assert all(gap >= interval * 0.9 for gap in gaps), gaps
+
+
+def test_redact_masks_the_secret_and_any_apikey_parameter():
+    text = f"GET /query?symbol=IBM&apikey={API_KEY}&datatype=json detected {API_KEY}"
+
+    assert redact(text, API_KEY) == "GET /query?symbol=IBM&apikey=***&datatype=json detected ***"
+    assert redact("url?apikey=other&x=1", None) == "url?apikey=***&x=1"
+    assert redact("nothing secret", None) == "nothing secret"
+
+
+def test_standalone_stub_serves_data_and_the_chosen_errors():
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.alpha_vantage_stub", "--port", "0", "--error-symbols", "XOM"],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        base_url = server.stdout.readline().strip().removeprefix("listening on ")
+        client = AlphaVantageClient(
+            Settings(
+                alpha_vantage_api_key=API_KEY,
+                alpha_vantage_base_url=base_url,
+                alpha_vantage_calls_per_minute=60_000,
+            )
+        )
+
+        body = client.fetch_daily("AAPL")
+        with pytest.raises(SymbolFetchError, match="XOM"):
+            client.fetch_daily("XOM")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert body.count(b'"4. close"') == 30
+    assert server.returncode == 0
+
+
+def test_corporate_actions_get_the_same_reply_handling(alpha_vantage_stub: AlphaVantageStub):
+    splits = splits_body("AAPL", [("2020-08-31", "4.0000")])
+    alpha_vantage_stub.enqueue(
+        "AAPL",
+        StubReply(body=burst_information_body()),
+        StubReply(status=503),
+        StubReply(body=splits),
+        function="SPLITS",
+    )
+    alpha_vantage_stub.enqueue("AAPL", StubReply(body=error_message_body()), function="DIVIDENDS")
+    alpha_vantage_stub.enqueue(
+        "MSFT",
+        StubReply(body=lambda request: daily_limit_body(request.apikey or "")),
+        function="DIVIDENDS",
+    )
+    client = client_for(alpha_vantage_stub)
+
+    assert client.fetch_corporate_actions("AAPL", "SPLITS") == splits
+    with pytest.raises(SymbolFetchError):
+        client.fetch_corporate_actions("AAPL", "DIVIDENDS")
+    with pytest.raises(DailyLimitError) as limit:
+        client.fetch_corporate_actions("MSFT", "DIVIDENDS")
+    assert API_KEY not in str(limit.value)
+    with pytest.raises(DailyLimitError):
+        client.fetch_daily("JPM")
+
+    requests = alpha_vantage_stub.requests
+    assert [(r.symbol, r.function) for r in requests] == [
+        ("AAPL", "SPLITS"),
+        ("AAPL", "SPLITS"),
+        ("AAPL", "SPLITS"),
+        ("AAPL", "DIVIDENDS"),
+        ("MSFT", "DIVIDENDS"),
+    ]
+    assert all(r.outputsize is None for r in requests)
+
+
+def test_call_gate_refusal_makes_no_request(alpha_vantage_stub: AlphaVantageStub):
+    granted: list[tuple[str, str]] = []
+
+    def gate(symbol: str, function: str) -> bool:
+        granted.append((symbol, function))
+        return len(granted) <= 1
+
+    settings = Settings(
+        alpha_vantage_api_key=API_KEY,
+        alpha_vantage_base_url=alpha_vantage_stub.base_url,
+        alpha_vantage_calls_per_minute=60_000,
+    )
+    client = AlphaVantageClient(settings, call_gate=gate)
+
+    client.fetch_daily("AAPL")
+    with pytest.raises(CallBudgetSpentError):
+        client.fetch_corporate_actions("AAPL", "SPLITS")
+
+    assert [(r.symbol, r.function) for r in alpha_vantage_stub.requests] == [
+        ("AAPL", "TIME_SERIES_DAILY")
+    ]

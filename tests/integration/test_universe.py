@@ -1,0 +1,208 @@
+"""The universe file: the original fifteen by default, one-line errors for bad lines, and a
+stock added or removed there reaching (or leaving) the warehouse on the next run."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from data_generator.reference.universe import (
+    Stock,
+    UniverseFileError,
+    UnknownSymbolError,
+    load_universe,
+    select_stocks,
+)
+from data_generator.settings import UNIVERSE_FILE, load_settings
+from data_generator.sources.prices import parse_daily_reply
+from data_generator.sources.synthetic_prices import SyntheticPriceSource
+from data_generator.storage.warehouse import apply_schema, connect
+from tests.integration.test_dag import DAG_ID, DAGS_FOLDER, OWNED_PREFIXES
+from tests.support.harness import load_day, query, run_fintrade
+
+HEADER = "symbol,company_name,sector,exchange,currency\n"
+DAY = date(2026, 11, 25)
+NEXT_DAY = date(2026, 11, 27)
+AMD = "AMD,Advanced Micro Devices Inc.,Semiconductors,NASDAQ,USD\n"
+
+
+def write_universe(path: Path, *lines: str) -> Path:
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    return path
+
+
+def test_default_universe_is_the_original_fifteen_with_reference_data():
+    stocks = load_universe()
+
+    assert [s.symbol for s in stocks] == [
+        "AAPL", "MSFT", "GOOGL", "AMZN", "META", "TSLA", "NVDA", "JPM",
+        "BAC", "JNJ", "PFE", "XOM", "CVX", "WMT", "KO",
+    ]  # fmt: skip
+    by_symbol = {s.symbol: s for s in stocks}
+    assert by_symbol["BAC"] == Stock(
+        "BAC", "Bank of America Corporation", "Financials", "NYSE", "USD"
+    )
+    assert by_symbol["AMZN"].company_name == "Amazon.com, Inc."  # a quoted comma
+    assert by_symbol["KO"].sector == "Consumer Staples"
+    assert by_symbol["CVX"].sector == by_symbol["XOM"].sector == "Energy"
+    assert {s.exchange for s in stocks} == {"NASDAQ", "NYSE"}
+    assert {s.currency for s in stocks} == {"USD"}
+    assert load_settings({}).universe_file == UNIVERSE_FILE
+
+
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        (("AAPL,Apple Inc.,Information Technology,NASDAQ\n",), ":2: expected 5 fields"),
+        (("AAPL,Apple Inc.,,NASDAQ,USD\n",), ":2: empty sector"),
+        (("AA PL,Apple Inc.,Tech,NASDAQ,USD\n",), ":2: symbol 'AA PL' is not a ticker"),
+        (("AAPL,Apple Inc.,Tech,NASDAQ,dollars\n",), ":2: currency 'dollars' is not"),
+        (
+            ("AAPL,Apple Inc.,Tech,NASDAQ,USD\n", "\n", AMD, "aapl,Apple again,Tech,NASDAQ,USD\n"),
+            ":5: duplicate symbol AAPL (first on line 2)",
+        ),
+        ((), ": lists no stocks"),
+    ],
+)
+def test_a_bad_line_fails_with_the_file_and_line(tmp_path, lines, reason):
+    path = write_universe(tmp_path / "stocks.csv", *lines)
+
+    with pytest.raises(UniverseFileError) as error:
+        load_universe(path)
+
+    assert str(error.value).startswith(str(path))
+    assert reason in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_a_wrong_header_or_missing_file_is_named(tmp_path):
+    path = tmp_path / "stocks.csv"
+    path.write_text("ticker,name\nAAPL,Apple\n")
+
+    with pytest.raises(UniverseFileError, match=r"stocks\.csv:1: the header must be symbol,"):
+        load_universe(path)
+    with pytest.raises(UniverseFileError, match=r"missing\.csv: no such universe file"):
+        load_universe(tmp_path / "missing.csv")
+
+
+def test_symbols_may_name_any_stock_of_the_file_and_nothing_else(tmp_path):
+    path = write_universe(tmp_path / "stocks.csv", "AAPL,Apple Inc.,Tech,NASDAQ,USD\n", AMD)
+    settings = load_settings({"FINTRADE_UNIVERSE_FILE": str(path), "FINTRADE_SYMBOLS": "amd"})
+
+    assert select_stocks(settings.symbols, settings.universe_file)[0].symbol == "AMD"
+    with pytest.raises(UnknownSymbolError, match="not in the universe: MSFT"):
+        select_stocks(("MSFT",), path)
+
+
+def test_synthetic_prices_for_a_stock_of_a_sector_without_a_profile():
+    amd = Stock("AMD", "Advanced Micro Devices Inc.", "Semiconductors", "NASDAQ")
+    body = SyntheticPriceSource(42, 365, DAY, (amd,)).fetch_daily("AMD")
+
+    parsed = parse_daily_reply("AMD", body, "synthetic", DAY)
+
+    assert parsed.rejects == []
+    assert len(parsed.bars) == len(json.loads(body)["Time Series (Daily)"]) > 240
+
+
+def test_schema_upgrade_adds_the_new_stock_columns_to_an_existing_table(database):
+    conn = connect(database)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "create schema raw; create table raw.stocks (symbol text primary key, "
+                "company_name text not null, sector text not null, exchange text not null, "
+                "loaded_at timestamptz not null default now());"
+                "insert into raw.stocks (symbol, company_name, sector, exchange) "
+                "values ('AAPL', 'Apple Inc.', 'Technology', 'NASDAQ')"
+            )
+        apply_schema(conn)
+        apply_schema(conn)
+    finally:
+        conn.close()
+
+    assert query(database, "select symbol, currency, is_active from raw.stocks") == [
+        ("AAPL", "USD", True)
+    ]
+
+
+def test_added_stock_reaches_the_marts_and_a_removed_one_keeps_its_history(settings, tmp_path):
+    path = write_universe(
+        tmp_path / "stocks.csv",
+        "AAPL,Apple Inc.,Information Technology,NASDAQ,USD\n",
+        "MSFT,Microsoft Corporation,Information Technology,NASDAQ,USD\n",
+    )
+    settings = settings.with_overrides(universe_file=path)
+    load_day(settings, DAY)
+    msft_rows = query(settings, "select count(*) from raw.daily_prices where symbol = 'MSFT'")
+
+    # The user removes MSFT and adds AMD; the next run is the CLI's, as a user runs it.
+    write_universe(path, "AAPL,Apple Inc.,Information Technology,NASDAQ,USD\n", AMD)
+    result = run_fintrade(settings, "run", "--date", NEXT_DAY.isoformat())
+
+    assert result.returncode == 0, result.stderr
+    assert "AMD: " in result.stdout and "MSFT" not in result.stdout
+    stocks = query(settings, "select symbol, is_active from core.dim_stocks order by symbol")
+    assert stocks == [("AAPL", True), ("AMD", True), ("MSFT", False)]
+    assert (
+        query(settings, "select count(*) from raw.daily_prices where symbol = 'MSFT'") == msft_rows
+    )
+    amd_prices = pd.DataFrame(
+        query(
+            settings,
+            "select price_date, close_price from core.fct_daily_prices "
+            "where symbol = 'AMD' order by price_date",
+        ),
+        columns=["price_date", "close_price"],
+    )
+    expected = pd.DataFrame(
+        json.loads(
+            SyntheticPriceSource(
+                settings.seed, settings.history_days, NEXT_DAY, load_universe(path)
+            ).fetch_daily("AMD")
+        )["Time Series (Daily)"]
+    ).T
+    assert len(amd_prices) == len(expected) > 240  # its history, from the source
+    assert amd_prices["price_date"].iloc[-1] == NEXT_DAY
+    mart = query(
+        settings,
+        "select symbol, sector, latest_close_price from mart.mart_stock_performance "
+        "where symbol = 'AMD'",
+    )
+    assert [(s, sec, str(c)) for s, sec, c in mart] == [
+        ("AMD", "Semiconductors", expected.loc[NEXT_DAY.isoformat(), "4. close"])
+    ]
+
+
+def test_a_bad_universe_line_stops_the_cli_with_one_line(settings, tmp_path):
+    path = write_universe(tmp_path / "stocks.csv", "AAPL,Apple Inc.,Tech,NASDAQ\n")
+    broken = settings.with_overrides(universe_file=path)
+
+    result = run_fintrade(broken, "ingest", "--date", "2026-11-25")
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"fintrade ingest: {path}:2: expected 5 fields "
+        "(symbol,company_name,sector,exchange,currency), got 4"
+    )
+    assert query(settings, "select count(*) from pg_tables where schemaname = 'raw'") == [(0,)]
+
+
+@pytest.mark.airflow
+def test_dag_maps_over_the_stocks_of_the_universe_file(tmp_path, monkeypatch):
+    for name in [k for k in os.environ if k.startswith(OWNED_PREFIXES)]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    path = write_universe(tmp_path / "stocks.csv", "AAPL,Apple Inc.,Tech,NASDAQ,USD\n", AMD)
+    monkeypatch.setenv("FINTRADE_UNIVERSE_FILE", str(path))
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+
+    assert bag.import_errors == {}
+    prices = bag.dags[DAG_ID].get_task("ingest_prices")
+    assert prices.op_kwargs_expand_input.value["symbol"] == ["AAPL", "AMD"]

@@ -1,0 +1,175 @@
+"""What the integration tests share besides fixtures: scratch warehouses, the CLI as a user
+runs it, queries, and the one table checksum every idempotence check compares."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import psycopg2
+
+from data_generator.localdev import processes
+from data_generator.reference.universe import select_stocks
+from data_generator.settings import PROJECT_ROOT, Settings
+from data_generator.steps.day import IngestReport, ingest_day
+from data_generator.steps.resources import open_resources
+from data_generator.storage.warehouse import create_database_if_missing, drop_database
+
+
+@contextmanager
+def scratch_database(base: Settings) -> Iterator[Settings]:
+    """A fresh, randomly named database, dropped afterwards."""
+    settings = base.with_overrides(pg_database=f"fintrade_test_{secrets.token_hex(4)}")
+    create_database_if_missing(settings)
+    try:
+        yield settings
+    finally:
+        drop_database(settings)
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint_url: str
+    access_key: str
+    secret_key: str
+
+
+def free_port_base(width: int = 8) -> int:
+    """A base port with `width` free ports above it (weed mini opens several)."""
+    for _ in range(50):
+        base = 20000 + secrets.randbelow(20000)
+        ports = range(base, base + width)
+        if not any(processes.port_open("127.0.0.1", p) for p in ports) and all(
+            bindable(p) for p in ports
+        ):
+            return base
+    raise RuntimeError("no free port range for SeaweedFS")
+
+
+def bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@contextmanager
+def scratch_warehouse(base: Settings, s3: S3Server, state_dir: Path) -> Iterator[Settings]:
+    """A fresh database and a fresh bucket on the real S3 server, synthetic prices by default,
+    Alpha Vantage knobs set for fast tests."""
+    with scratch_database(base) as database:
+        yield database.with_overrides(
+            s3_bucket=f"test-{secrets.token_hex(6)}",
+            aws_endpoint_url=s3.endpoint_url,
+            aws_access_key_id=s3.access_key,
+            aws_secret_access_key=s3.secret_key,
+            local_state_dir=state_dir,
+            alpha_vantage_backoff_seconds=0.0,
+            alpha_vantage_calls_per_minute=6000,
+            alpha_vantage_max_attempts=2,
+            alpha_vantage_timeout_seconds=2.0,
+        )
+
+
+def load_day(settings: Settings, day: date, *, initialise: bool = True) -> IngestReport:
+    """What `fintrade init` (or `ingest`) does for `day`, in-process: pipeline-made raw data."""
+    stocks = select_stocks(settings.symbols, settings.universe_file)
+    with open_resources(settings, day, stocks) as res:
+        report = ingest_day(res, stocks, day, initialise=initialise)
+    assert not report.failed, report.failed
+    return report
+
+
+def settings_environ(settings: Settings) -> dict[str, str]:
+    """The environment a child process (the CLI, dbt, Airflow) needs to see `settings`."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PG", "AWS_", "ALPHA_VANTAGE_", "FINTRADE_", "S3_"))
+    }
+    env.update(settings.pg_environ())
+    env.update(settings.aws_environ())
+    env.update(
+        {
+            "FINTRADE_STATE_DIR": str(settings.local_state_dir),
+            "FINTRADE_PRICE_SOURCE": settings.price_source,
+            "FINTRADE_SEED": str(settings.seed),
+            "FINTRADE_HISTORY_DAYS": str(settings.history_days),
+            "FINTRADE_UNIVERSE_FILE": str(settings.universe_file),
+            "FINTRADE_POSTGRES_SERVER": settings.postgres_server,
+            "ALPHA_VANTAGE_BASE_URL": settings.alpha_vantage_base_url,
+            "ALPHA_VANTAGE_OUTPUTSIZE": settings.alpha_vantage_outputsize,
+            "ALPHA_VANTAGE_MAX_ATTEMPTS": str(settings.alpha_vantage_max_attempts),
+            "ALPHA_VANTAGE_BACKOFF_SECONDS": str(settings.alpha_vantage_backoff_seconds),
+            "ALPHA_VANTAGE_CALLS_PER_MINUTE": str(settings.alpha_vantage_calls_per_minute),
+            "ALPHA_VANTAGE_TIMEOUT_SECONDS": str(settings.alpha_vantage_timeout_seconds),
+        }
+    )
+    if settings.symbols:
+        env["FINTRADE_SYMBOLS"] = ",".join(settings.symbols)
+    if settings.alpha_vantage_api_key:
+        env["ALPHA_VANTAGE_API_KEY"] = settings.alpha_vantage_api_key
+    return env
+
+
+def run_fintrade(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real console command in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "data_generator.cli", *args],
+        env=settings_environ(settings),
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def query(settings: Settings, statement: str, params: tuple = ()) -> list[tuple]:
+    conn = psycopg2.connect(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        user=settings.pg_user,
+        password=settings.pg_password,
+        dbname=settings.pg_database,
+    )
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(statement, params or None)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
+def table_checksum(settings: Settings, table: str, exclude: tuple[str, ...] = ()) -> str:
+    """md5 over a table's rows in key order: equal checksums mean equal contents."""
+    schema, name = table.split(".")
+    columns = [
+        row[0]
+        for row in query(
+            settings,
+            "select column_name from information_schema.columns "
+            "where table_schema = %s and table_name = %s order by ordinal_position",
+            (schema, name),
+        )
+        if row[0] not in exclude
+    ]
+    column_list = ", ".join(columns)
+    row = query(
+        settings,
+        f"select md5(coalesce(string_agg(r::text, '|' order by r::text), '')) "
+        f"from (select {column_list} from {table}) as r",
+    )
+    return row[0][0]
+
+
+# --- end PostgreSQL and S3 ------------------------------------------------------------------
