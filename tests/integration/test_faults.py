@@ -579,5 +579,5 @@ def test_every_fault_in_the_matrix_has_its_test_and_back():
 
 def test_reliability_page_is_the_rendered_matrix():
     assert fault_matrix.DOC.read_text() == fault_matrix.render(), (
-        "docs/reliability.md is stale: run .venv/bin/python -m tests.fault_matrix"
+        "docs/reliability.md is stale: run .venv/bin/python -m tests.support.fault_matrix"
     )
