@@ -20,7 +20,7 @@ help:
 	@echo "make demo     set up, start local services, run the pipeline for DATE=$(DATE), show marts"
 	@echo "make test     set up and run every test (pytest: ingestion, dbt, Airflow DAG, compose)"
 	@echo "make test-unit  the fast tier only: pure logic, no servers (tests/unit)"
-	@echo "make lint     ruff + sqlfluff"
+	@echo "make lint     ruff + sqlfluff + mypy"
 	@echo "make stack-test  the Docker Compose stack, up for real and checked (needs a Docker engine)"
 	@echo "make airflow  the Airflow UI on http://127.0.0.1:8080 (services must be up)"
 	@echo "make dashboard  the dashboard over the marts on http://127.0.0.1:\$$DASHBOARD_PORT (8050)"
@@ -93,6 +93,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt/fintrade/models dbt/fintrade/tests
+	$(BIN)/mypy
 
 bench: services-up
 	$(BIN)/python scripts/bench_ingest.py

@@ -27,6 +27,7 @@ from data_generator.settings import (
 from data_generator.steps import transform
 from data_generator.steps.activity import DEFAULT_ACCOUNTS, DEFAULT_ORDERS
 from data_generator.steps.day import IngestReport, ingest_day
+from data_generator.steps.prices import SymbolResult
 from data_generator.steps.replay import replay
 from data_generator.steps.resources import open_resources
 
@@ -123,7 +124,7 @@ class _Progress:
     def __init__(self, total: int, label: str) -> None:
         self._bar = tqdm(total=total, desc=label, unit="symbol") if sys.stderr.isatty() else None
 
-    def __call__(self, result) -> None:
+    def __call__(self, result: SymbolResult) -> None:
         if self._bar is not None:
             self._bar.set_postfix_str(result.symbol)
             self._bar.update()
@@ -163,7 +164,8 @@ def _ingest(
         print(report.actions.summary())
     if report.history is not None:
         print(report.history.summary().replace("OLTP activity", "OLTP history"))
-    print(report.activity.summary())
+    if report.activity is not None:
+        print(report.activity.summary())
     return report
 
 

@@ -1,24 +1,34 @@
-"""Settings for every part of FinTrade, read from the environment in this one place.
+"""Settings for every part of FinTrade, declared once and read from the environment here only.
 
-A `.env` file at the project root is read first when present (values already in the
-environment win), so a user can keep the API key out of their shell history. Nothing else in
-the package reads `os.environ`: modules receive a `Settings` and stay testable.
+Each field names its environment variable, its type and its bounds; pydantic-settings reads the
+process environment and a `.env` file at the project root (the process environment wins), so a
+user can keep the API key out of their shell history. Nothing else in the package reads
+`os.environ`: modules receive a `Settings` and stay testable, and tests pass `load_settings` a
+plain mapping instead of the environment.
 """
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from enum import Enum, StrEnum
 from pathlib import Path
+from typing import Annotated, Any, Self
 
-from dotenv import dotenv_values
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from data_generator.errors import FintradeError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DOTENV_FILE = PROJECT_ROOT / ".env"
 INIT_SQL = PROJECT_ROOT / "sql" / "init.sql"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt" / "fintrade"
 LOCAL_STATE_DIR = PROJECT_ROOT / ".local"
@@ -30,58 +40,139 @@ class PriceSourceKind(StrEnum):
     SYNTHETIC = "synthetic"
 
 
-PRICE_SOURCES = tuple(kind.value for kind in PriceSourceKind)
-OUTPUT_SIZES = ("compact", "full")
-POSTGRES_SERVERS = ("auto", "system", "embedded")
+class OutputSize(StrEnum):
+    """Alpha Vantage's `outputsize`: the last 100 bars, or the whole history (premium)."""
+
+    COMPACT = "compact"
+    FULL = "full"
+
+
+class PostgresServer(StrEnum):
+    """Which binaries a local cluster runs on: the machine's, the wheel's, or the first found."""
+
+    AUTO = "auto"
+    SYSTEM = "system"
+    EMBEDDED = "embedded"
 
 
 class ConfigError(FintradeError, ValueError):
     """A setting has a value the project cannot use; the message names the variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything configurable, with the defaults documented in `.env.example`."""
+def _whole_number_text(value: object) -> object:
+    # Python's own reading of a whole number: pydantic alone would take '1.0' for 1.
+    if not isinstance(value, str):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise PydanticCustomError("int_parsing", "not a whole number") from None
 
-    alpha_vantage_api_key: str | None = field(default=None, repr=False)
-    alpha_vantage_base_url: str = "https://www.alphavantage.co/query"
-    alpha_vantage_outputsize: str = "compact"
-    alpha_vantage_max_attempts: int = 5
-    alpha_vantage_backoff_seconds: float = 2.0
-    alpha_vantage_calls_per_minute: int = 5
-    alpha_vantage_timeout_seconds: float = 30.0
-    alpha_vantage_daily_budget: int = 25
-    price_source: PriceSourceKind = PriceSourceKind.SYNTHETIC
-    symbols: tuple[str, ...] | None = None
-    seed: int = 42
-    history_days: int = 365
-    universe_file: Path = UNIVERSE_FILE
 
-    pg_host: str = "127.0.0.1"
-    pg_port: int = 5432
-    pg_user: str = "postgres"
-    pg_password: str | None = field(default=None, repr=False)
-    pg_database: str = "fintrade"
-    postgres_server: str = "auto"
+# A count or a port: a whole number from 1 up. A duration: a finite number from 0 up.
+WholeNumber = Annotated[int, BeforeValidator(_whole_number_text), Field(ge=1)]
+Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Secret = Annotated[str | None, Field(repr=False)]
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with the defaults documented in `.env.example`.
+
+    `Settings(...)` holds exactly what it is given (field names, defaults for the rest);
+    `load_settings()` is the one place that reads the environment.
+    """
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        case_sensitive=True,
+        extra="ignore",
+        validate_by_name=True,
+        validate_by_alias=True,
+        env_parse_enums=False,
+    )
+
+    alpha_vantage_api_key: Secret = Field(None, alias="ALPHA_VANTAGE_API_KEY")
+    alpha_vantage_base_url: str = Field(
+        "https://www.alphavantage.co/query", alias="ALPHA_VANTAGE_BASE_URL"
+    )
+    alpha_vantage_outputsize: OutputSize = Field(
+        OutputSize.COMPACT, alias="ALPHA_VANTAGE_OUTPUTSIZE"
+    )
+    alpha_vantage_max_attempts: WholeNumber = Field(5, alias="ALPHA_VANTAGE_MAX_ATTEMPTS")
+    alpha_vantage_backoff_seconds: Seconds = Field(2.0, alias="ALPHA_VANTAGE_BACKOFF_SECONDS")
+    alpha_vantage_calls_per_minute: WholeNumber = Field(5, alias="ALPHA_VANTAGE_CALLS_PER_MINUTE")
+    alpha_vantage_timeout_seconds: Seconds = Field(30.0, alias="ALPHA_VANTAGE_TIMEOUT_SECONDS")
+    alpha_vantage_daily_budget: WholeNumber = Field(25, alias="ALPHA_VANTAGE_DAILY_BUDGET")
+    # Without FINTRADE_PRICE_SOURCE, an API key alone selects Alpha Vantage (see load_settings).
+    price_source: PriceSourceKind = Field(PriceSourceKind.SYNTHETIC, alias="FINTRADE_PRICE_SOURCE")
+    symbols: Annotated[tuple[str, ...] | None, NoDecode] = Field(None, alias="FINTRADE_SYMBOLS")
+    seed: WholeNumber = Field(42, alias="FINTRADE_SEED")
+    history_days: WholeNumber = Field(365, alias="FINTRADE_HISTORY_DAYS")
+    universe_file: Path = Field(UNIVERSE_FILE, alias="FINTRADE_UNIVERSE_FILE")
+
+    pg_host: str = Field("127.0.0.1", alias="PGHOST")
+    pg_port: WholeNumber = Field(5432, alias="PGPORT")
+    pg_user: str = Field("postgres", alias="PGUSER")
+    pg_password: Secret = Field(None, alias="PGPASSWORD")
+    pg_database: str = Field("fintrade", alias="PGDATABASE")
+    postgres_server: PostgresServer = Field(PostgresServer.AUTO, alias="FINTRADE_POSTGRES_SERVER")
     # Passwords of the warehouse roles (storage/roles.py); None: generated once into the
     # state folder. PGUSER above is the superuser that creates the database and the roles.
-    loader_password: str | None = field(default=None, repr=False)
-    transformer_password: str | None = field(default=None, repr=False)
-    analyst_password: str | None = field(default=None, repr=False)
+    loader_password: Secret = Field(None, alias="FINTRADE_LOADER_PASSWORD")
+    transformer_password: Secret = Field(None, alias="FINTRADE_TRANSFORMER_PASSWORD")
+    analyst_password: Secret = Field(None, alias="FINTRADE_ANALYST_PASSWORD")
 
-    s3_bucket: str = "fintrade-raw"
-    aws_endpoint_url: str | None = None
-    aws_access_key_id: str | None = field(default=None, repr=False)
-    aws_secret_access_key: str | None = field(default=None, repr=False)
-    aws_region: str = "us-east-1"
+    s3_bucket: str = Field("fintrade-raw", alias="S3_BUCKET")
+    aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
+    aws_access_key_id: Secret = Field(None, alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: Secret = Field(None, alias="AWS_SECRET_ACCESS_KEY")
+    aws_region: str = Field("us-east-1", alias="AWS_DEFAULT_REGION")
 
-    local_state_dir: Path = LOCAL_STATE_DIR
+    local_state_dir: Path = Field(LOCAL_STATE_DIR, alias="FINTRADE_STATE_DIR")
 
     # The dashboard reads the same warehouse, as its own (read-only) login when one is set.
-    dashboard_host: str = "127.0.0.1"
-    dashboard_port: int = 8050
-    dashboard_pg_user: str | None = None
-    dashboard_pg_password: str | None = field(default=None, repr=False)
+    dashboard_host: str = Field("127.0.0.1", alias="DASHBOARD_HOST")
+    dashboard_port: WholeNumber = Field(8050, alias="DASHBOARD_PORT")
+    dashboard_pg_user: str | None = Field(None, alias="DASHBOARD_PGUSER")
+    dashboard_pg_password: Secret = Field(None, alias="DASHBOARD_PGPASSWORD")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only what the caller passes: the environment is read by `load_settings`, so
+        # `Settings()` means the defaults whatever the shell or `.env` holds.
+        return (init_settings,)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_means_default(cls, values: Any) -> Any:
+        # Surrounding spaces never count, and a variable set to nothing is as good as unset.
+        if not isinstance(values, Mapping):
+            return values
+        stripped = {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}
+        return {k: v for k, v in stripped.items() if v != ""}
+
+    @field_validator("alpha_vantage_outputsize", "price_source", "postgres_server", mode="before")
+    @classmethod
+    def _choice_in_any_case(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _symbol_list(cls, value: Any) -> Any:
+        return parse_symbols(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _alpha_vantage_has_a_key(self) -> Self:
+        if self.price_source is PriceSourceKind.ALPHA_VANTAGE and not self.alpha_vantage_api_key:
+            raise ValueError("FINTRADE_PRICE_SOURCE=alphavantage needs ALPHA_VANTAGE_API_KEY")
+        return self
 
     @property
     def uses_local_s3(self) -> bool:
@@ -89,7 +180,8 @@ class Settings:
         return self.aws_endpoint_url is None and self.aws_access_key_id is None
 
     def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **changes)
+        """A copy with `changes` by field name, taken as given (tests inject bad values)."""
+        return self.model_copy(update=changes)
 
     def pg_environ(self) -> dict[str, str]:
         """libpq's variables for child processes (psql, dbt) that must reach the same warehouse."""
@@ -115,41 +207,6 @@ class Settings:
         return env
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 1:
-        raise ConfigError(f"{name} must be at least 1, got {value}")
-    return value
-
-
-def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not math.isfinite(value):
-        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, got {value}")
-    return value
-
-
-def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
-    value = env.get(name, "").strip().lower() or default
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-    return value
-
-
 def parse_symbols(raw: str | None) -> tuple[str, ...] | None:
     """Turn 'aapl, MSFT' into ('AAPL', 'MSFT'); empty means 'the whole universe'."""
     if raw is None or not raw.strip():
@@ -158,74 +215,69 @@ def parse_symbols(raw: str | None) -> tuple[str, ...] | None:
     return symbols or None
 
 
-def _optional(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
+class _MappingSource(EnvSettingsSource):
+    """pydantic-settings' environment reader over a given mapping instead of `os.environ`."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = dict(environ)
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return self._environ
 
 
-def read_environment(dotenv_path: Path | None = PROJECT_ROOT / ".env") -> dict[str, str]:
-    """The process environment laid over `.env`, so an exported variable beats the file."""
-    merged: dict[str, str] = {}
-    if dotenv_path is not None and dotenv_path.is_file():
-        merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
-    merged.update(os.environ)
-    return merged
+def _environment(env: Mapping[str, str] | None) -> dict[str, Any]:
+    if env is not None:
+        return _MappingSource(Settings, env)()
+    # The process environment laid over `.env`, so an exported variable beats the file.
+    return {
+        **DotEnvSettingsSource(Settings, env_file=DOTENV_FILE)(),
+        **EnvSettingsSource(Settings)(),
+    }
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build `Settings` from `env` (default: the process environment over `.env`)."""
-    env = read_environment() if env is None else env
-    api_key = _optional(env, "ALPHA_VANTAGE_API_KEY")
-    default_source = "alphavantage" if api_key else "synthetic"
-    price_source = _choice(env, "FINTRADE_PRICE_SOURCE", PRICE_SOURCES, default_source)
-    if price_source == "alphavantage" and not api_key:
-        raise ConfigError("FINTRADE_PRICE_SOURCE=alphavantage needs ALPHA_VANTAGE_API_KEY")
-    return Settings(
-        alpha_vantage_api_key=api_key,
-        alpha_vantage_base_url=_optional(env, "ALPHA_VANTAGE_BASE_URL")
-        or Settings.alpha_vantage_base_url,
-        alpha_vantage_outputsize=_choice(
-            env, "ALPHA_VANTAGE_OUTPUTSIZE", OUTPUT_SIZES, Settings.alpha_vantage_outputsize
-        ),
-        alpha_vantage_max_attempts=_positive_int(
-            env, "ALPHA_VANTAGE_MAX_ATTEMPTS", Settings.alpha_vantage_max_attempts
-        ),
-        alpha_vantage_backoff_seconds=_non_negative_float(
-            env, "ALPHA_VANTAGE_BACKOFF_SECONDS", Settings.alpha_vantage_backoff_seconds
-        ),
-        alpha_vantage_calls_per_minute=_positive_int(
-            env, "ALPHA_VANTAGE_CALLS_PER_MINUTE", Settings.alpha_vantage_calls_per_minute
-        ),
-        alpha_vantage_timeout_seconds=_non_negative_float(
-            env, "ALPHA_VANTAGE_TIMEOUT_SECONDS", Settings.alpha_vantage_timeout_seconds
-        ),
-        alpha_vantage_daily_budget=_positive_int(
-            env, "ALPHA_VANTAGE_DAILY_BUDGET", Settings.alpha_vantage_daily_budget
-        ),
-        price_source=PriceSourceKind(price_source),
-        symbols=parse_symbols(env.get("FINTRADE_SYMBOLS")),
-        seed=_positive_int(env, "FINTRADE_SEED", Settings.seed),
-        history_days=_positive_int(env, "FINTRADE_HISTORY_DAYS", Settings.history_days),
-        universe_file=Path(_optional(env, "FINTRADE_UNIVERSE_FILE") or UNIVERSE_FILE),
-        pg_host=_optional(env, "PGHOST") or Settings.pg_host,
-        pg_port=_positive_int(env, "PGPORT", Settings.pg_port),
-        pg_user=_optional(env, "PGUSER") or Settings.pg_user,
-        pg_password=_optional(env, "PGPASSWORD"),
-        pg_database=_optional(env, "PGDATABASE") or Settings.pg_database,
-        postgres_server=_choice(
-            env, "FINTRADE_POSTGRES_SERVER", POSTGRES_SERVERS, Settings.postgres_server
-        ),
-        loader_password=_optional(env, "FINTRADE_LOADER_PASSWORD"),
-        transformer_password=_optional(env, "FINTRADE_TRANSFORMER_PASSWORD"),
-        analyst_password=_optional(env, "FINTRADE_ANALYST_PASSWORD"),
-        s3_bucket=_optional(env, "S3_BUCKET") or Settings.s3_bucket,
-        aws_endpoint_url=_optional(env, "AWS_ENDPOINT_URL"),
-        aws_access_key_id=_optional(env, "AWS_ACCESS_KEY_ID"),
-        aws_secret_access_key=_optional(env, "AWS_SECRET_ACCESS_KEY"),
-        aws_region=_optional(env, "AWS_DEFAULT_REGION") or Settings.aws_region,
-        local_state_dir=Path(_optional(env, "FINTRADE_STATE_DIR") or LOCAL_STATE_DIR),
-        dashboard_host=_optional(env, "DASHBOARD_HOST") or Settings.dashboard_host,
-        dashboard_port=_positive_int(env, "DASHBOARD_PORT", Settings.dashboard_port),
-        dashboard_pg_user=_optional(env, "DASHBOARD_PGUSER"),
-        dashboard_pg_password=_optional(env, "DASHBOARD_PGPASSWORD"),
-    )
+    values = _environment(env)
+    if _given(values, "ALPHA_VANTAGE_API_KEY") and not _given(values, "FINTRADE_PRICE_SOURCE"):
+        values["FINTRADE_PRICE_SOURCE"] = PriceSourceKind.ALPHA_VANTAGE
+    try:
+        return Settings(**values)
+    except ValidationError as error:
+        raise ConfigError(_one_line(error.errors()[0])) from None
+
+
+def _given(values: Mapping[str, Any], name: str) -> bool:
+    value = values.get(name)
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _one_line(error: ErrorDetails) -> str:
+    """The first problem pydantic found, in the project's words, naming the variable."""
+    name = str(error["loc"][0]) if error["loc"] else ""
+    raw = error["input"]
+    kind = error["type"]
+    if kind in {"int_parsing", "int_from_float"}:
+        return f"{name} must be a whole number, got {raw!r}"
+    if kind == "float_parsing":
+        return f"{name} must be a number, got {raw!r}"
+    if kind == "finite_number":
+        return f"{name} must be a finite number, got {raw!r}"
+    if kind == "greater_than_equal":
+        bound = error.get("ctx", {}).get("ge")
+        if bound == 0:
+            return f"{name} must not be negative, got {float(raw)}"
+        return f"{name} must be at least {bound}, got {int(raw)}"
+    if kind == "enum":
+        return f"{name} must be one of {', '.join(_choices(name))}, got {raw!r}"
+    if kind == "value_error":
+        return str(error.get("ctx", {}).get("error", error["msg"]))
+    return f"{name}: {error['msg']}"
+
+
+def _choices(name: str) -> list[str]:
+    for field in Settings.model_fields.values():
+        kind = field.annotation
+        if field.alias == name and isinstance(kind, type) and issubclass(kind, Enum):
+            return [str(member.value) for member in kind]
+    return []

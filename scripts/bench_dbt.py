@@ -44,10 +44,10 @@ def load(settings: Settings, day: date, initialise: bool) -> int:
     return sum(r.counts.inserted for r in report.results)
 
 
-def timed_build(settings, **kwargs) -> tuple[float, float]:
+def timed_build(settings: Settings) -> tuple[float, float]:
     """Wall seconds of the dbt process (start-up and parse included) and dbt's own run time."""
     started = time.perf_counter()
-    result = transform.build(settings, **kwargs)
+    result = transform.build(settings)
     wall = time.perf_counter() - started
     match = DBT_ELAPSED.search(result.summary)
     return wall, float(match.group(1)) if match else float("nan")

@@ -32,6 +32,7 @@ from data_generator.steps.prices import ingest_prices
 from data_generator.steps.resources import open_resources, prepare_resources
 from data_generator.storage.warehouse import (
     PRICE_COLUMNS,
+    Connection,
     apply_schema,
     connect,
     copy_rows,
@@ -63,7 +64,7 @@ def make_rows(symbols: int, trading_days: int) -> dict[str, list[PriceRow]]:
     return rows
 
 
-def timed_plain_copy(conn, rows: dict[str, list[tuple]]) -> float:
+def timed_plain_copy(conn: Connection, rows: dict[str, list[PriceRow]]) -> float:
     """The baseline: plain COPY into the table, one transaction per symbol like the pipeline."""
     started = time.perf_counter()
     for symbol_rows in rows.values():
@@ -72,7 +73,7 @@ def timed_plain_copy(conn, rows: dict[str, list[tuple]]) -> float:
     return time.perf_counter() - started
 
 
-def timed_single_copy(conn, rows: dict[str, list[tuple]]) -> float:
+def timed_single_copy(conn: Connection, rows: dict[str, list[PriceRow]]) -> float:
     """The strictest baseline: every row in one COPY, one transaction."""
     started = time.perf_counter()
     with conn, conn.cursor() as cur:
@@ -80,7 +81,7 @@ def timed_single_copy(conn, rows: dict[str, list[tuple]]) -> float:
     return time.perf_counter() - started
 
 
-def timed_upsert(conn, rows: dict[str, list[tuple]]) -> float:
+def timed_upsert(conn: Connection, rows: dict[str, list[PriceRow]]) -> float:
     """One transaction per symbol, as the pipeline loads."""
     started = time.perf_counter()
     for symbol_rows in rows.values():
@@ -89,7 +90,7 @@ def timed_upsert(conn, rows: dict[str, list[tuple]]) -> float:
     return time.perf_counter() - started
 
 
-def reset(conn) -> None:
+def reset(conn: Connection) -> None:
     with conn, conn.cursor() as cur:
         cur.execute("truncate raw.daily_prices")
     conn.autocommit = True

@@ -17,14 +17,17 @@ import json
 import secrets
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data_generator.localdev.services import load_run_settings
 from data_generator.reference.trading_calendar import trading_days
 from data_generator.reference.universe import select_stocks
+from data_generator.settings import Settings
 from data_generator.steps import transform
 from data_generator.steps.day import ingest_day
 from data_generator.steps.resources import open_resources
@@ -35,13 +38,13 @@ LAST_DAY = date(2026, 11, 25)
 LATE_SPLIT_DATE = date(2016, 3, 1)
 
 
-def load(settings, day: date, initialise: bool) -> None:
+def load(settings: Settings, day: date, initialise: bool) -> None:
     stocks = select_stocks(settings.symbols)
     with open_resources(settings, day, stocks) as res:
         ingest_day(res, stocks, day, initialise=initialise)
 
 
-def timed_build(settings) -> tuple[float, float]:
+def timed_build(settings: Settings) -> tuple[float, float]:
     """Wall seconds of the whole build and dbt's own seconds for fct_daily_prices."""
     started = time.perf_counter()
     transform.build(settings)
@@ -55,7 +58,9 @@ def timed_build(settings) -> tuple[float, float]:
     return wall, fact
 
 
-def execute(settings, statement: str, params: tuple = ()) -> list[tuple]:
+def execute(
+    settings: Settings, statement: str, params: Sequence[object] | Mapping[str, object] = ()
+) -> list[tuple[Any, ...]]:
     conn = connect(settings)
     try:
         with conn, conn.cursor() as cur:

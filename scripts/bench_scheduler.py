@@ -121,7 +121,10 @@ def read_run(home: Path, run_id: str | None = None) -> RunTimes:
             "where run_id = ? and start_date is not null and end_date is not null",
             (found_run_id,),
         ).fetchall()
-    tasks = [TaskTimes(t, _utc(q), _utc(s), _utc(e)) for t, q, s, e in rows]
+    tasks = [
+        TaskTimes(t, _utc(q), datetime.fromisoformat(s), datetime.fromisoformat(e))
+        for t, q, s, e in rows
+    ]
     return RunTimes(min(t.start for t in tasks), max(t.end for t in tasks), tasks)
 
 
@@ -244,6 +247,12 @@ def measure(kind: str, root: Path, base_env: dict[str, str], day: date) -> VenvF
     return figures
 
 
+def _recorded(run: RunTimes | None) -> RunTimes:
+    if run is None:
+        raise RuntimeError("a benchmark step recorded no Airflow run")
+    return run
+
+
 def report(figures: dict[str, VenvFigures], load: tuple[float, float]) -> None:
     kinds = list(figures)
 
@@ -260,14 +269,17 @@ def report(figures: dict[str, VenvFigures], load: tuple[float, float]) -> None:
         [f.import_sdk_seconds for f in figures.values()],
     )
     row("airflow dags test: the command", [f.dags_test_seconds for f in figures.values()])
-    row("  first task start -> last task end", [f.dags_test_run.seconds for f in figures.values()])
+    row(
+        "  first task start -> last task end",
+        [_recorded(f.dags_test_run).seconds for f in figures.values()],
+    )
     row(
         "  in there, no task running",
-        [f.dags_test_run.idle_seconds() for f in figures.values()],
+        [_recorded(f.dags_test_run).idle_seconds() for f in figures.values()],
     )
     row(
         "  sum of task durations",
-        [sum(f.dags_test_run.per_task().values()) for f in figures.values()],
+        [sum(_recorded(f.dags_test_run).per_task().values()) for f in figures.values()],
     )
     row(
         "make airflow: start -> healthy, DAG registered",
@@ -277,18 +289,21 @@ def report(figures: dict[str, VenvFigures], load: tuple[float, float]) -> None:
         "  REST trigger -> run finished",
         [f.scheduler_trigger_to_end_seconds for f in figures.values()],
     )
-    row("  first task start -> last task end", [f.scheduler_run.seconds for f in figures.values()])
+    row(
+        "  first task start -> last task end",
+        [_recorded(f.scheduler_run).seconds for f in figures.values()],
+    )
     row(
         "  in there, no task running",
-        [f.scheduler_run.idle_seconds() for f in figures.values()],
+        [_recorded(f.scheduler_run).idle_seconds() for f in figures.values()],
     )
     row(
         "  sum of task durations (2 run at once)",
-        [sum(f.scheduler_run.per_task().values()) for f in figures.values()],
+        [sum(_recorded(f.scheduler_run).per_task().values()) for f in figures.values()],
     )
     row(
         "  sum of queued -> started over tasks",
-        [f.scheduler_run.queue_wait_seconds() for f in figures.values()],
+        [_recorded(f.scheduler_run).queue_wait_seconds() for f in figures.values()],
     )
     for kind, f in figures.items():
         for note in f.notes:
@@ -296,14 +311,14 @@ def report(figures: dict[str, VenvFigures], load: tuple[float, float]) -> None:
 
     print("\ntask seconds (summed over mapped instances): dags test | scheduler, per venv")
     task_ids = list(
-        dict.fromkeys(t.task_id for f in figures.values() for t in f.dags_test_run.tasks)
+        dict.fromkeys(t.task_id for f in figures.values() for t in _recorded(f.dags_test_run).tasks)
     )
     print(f"{'':30}" + "".join(f"{k + ' dt':>14}{k + ' sch':>14}" for k in kinds))
     for task_id in task_ids:
         cells = ""
         for f in figures.values():
-            cells += f"{f.dags_test_run.per_task().get(task_id, 0.0):14.1f}"
-            cells += f"{f.scheduler_run.per_task().get(task_id, 0.0):14.1f}"
+            cells += f"{_recorded(f.dags_test_run).per_task().get(task_id, 0.0):14.1f}"
+            cells += f"{_recorded(f.scheduler_run).per_task().get(task_id, 0.0):14.1f}"
         print(f"{task_id:30}{cells}")
 
 

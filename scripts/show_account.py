@@ -19,7 +19,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data_generator.localdev.services import load_run_settings
-from data_generator.storage.warehouse import connect
+from data_generator.storage.warehouse import Cursor, connect
 
 CENT = Decimal("0.01")
 
@@ -29,9 +29,9 @@ def cents(value: Fraction | Decimal) -> Decimal:
     return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(CENT, ROUND_HALF_UP)
 
 
-def read(cur, statement: str, params: tuple = ()) -> pd.DataFrame:
+def read(cur: Cursor, statement: str, params: tuple[object, ...] = ()) -> pd.DataFrame:
     cur.execute(statement, params)
-    return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+    return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description or ()])
 
 
 def recompute(trades, movements, splits, closes, opening, as_of) -> tuple[pd.DataFrame, dict]:
@@ -122,7 +122,7 @@ def main() -> None:
                 (account_id, as_of),
             )
             splits = read(cur, "select symbol, effective_date, split_factor from raw.stock_splits")
-            closes = dict(
+            closes: dict[str, Decimal] = dict(
                 read(
                     cur,
                     "select distinct on (symbol) symbol, close_price from raw.daily_prices"

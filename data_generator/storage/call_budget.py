@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from data_generator.storage.ingest_runs import RunStatus
-from data_generator.storage.warehouse import Connection
+from data_generator.storage.warehouse import Connection, Cursor, fetch_one
 
 DATASETS = {"TIME_SERIES_DAILY": "prices", "SPLITS": "splits", "DIVIDENDS": "dividends"}
 
@@ -25,8 +25,12 @@ _SPENT_TODAY = """
 
 def calls_spent_today(conn: Connection) -> int:
     with conn, conn.cursor() as cur:
-        cur.execute(_SPENT_TODAY, {"status": RunStatus.API_CALL.value})
-        return cur.fetchone()[0]
+        return _spent_today(cur)
+
+
+def _spent_today(cur: Cursor) -> int:
+    cur.execute(_SPENT_TODAY, {"status": RunStatus.API_CALL.value})
+    return int(fetch_one(cur)[0])
 
 
 class CallBudget:
@@ -40,8 +44,7 @@ class CallBudget:
     def __call__(self, symbol: str, function: str) -> bool:
         with self._conn, self._conn.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(hashtext('fintrade.api_call_budget'))")
-            cur.execute(_SPENT_TODAY, {"status": RunStatus.API_CALL.value})
-            if cur.fetchone()[0] >= self._daily_budget:
+            if _spent_today(cur) >= self._daily_budget:
                 return False
             cur.execute(
                 """

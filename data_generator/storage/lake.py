@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import boto3
 import pyarrow as pa
@@ -21,6 +22,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from data_generator.errors import FintradeError
 from data_generator.settings import Settings
 from data_generator.sources.prices import ARROW_SCHEMA
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ListObjectsV2OutputTypeDef
 
 _SNAPSHOT_KEY = re.compile(
     r"raw/parquet/symbol=(?P<symbol>[^/]+)/date=(?P<date>\d{4}-\d{2}-\d{2})\.parquet$"
@@ -58,6 +63,13 @@ class LakeError(FintradeError):
     """The lake could not be read or written; the message names the bucket and key."""
 
 
+class _Listing(TypedDict, total=False):
+    """The parts of a ListObjectsV2 request that vary between our listings."""
+
+    Prefix: str
+    Delimiter: str
+
+
 @dataclass(frozen=True)
 class Snapshot:
     symbol: str
@@ -65,7 +77,7 @@ class Snapshot:
     key: str
 
 
-def s3_client(settings: Settings):
+def s3_client(settings: Settings) -> S3Client:
     """A boto3 client for the configured endpoint (AWS itself when none is set)."""
     return boto3.client(
         "s3",
@@ -78,7 +90,7 @@ def s3_client(settings: Settings):
 
 
 class Lake:
-    def __init__(self, bucket: str, client) -> None:
+    def __init__(self, bucket: str, client: S3Client) -> None:
         self.bucket = bucket
         self._client = client
 
@@ -163,12 +175,12 @@ class Lake:
 
     def keys(self, prefix: str) -> list[str]:
         """Every key under `prefix`, sorted."""
-        keys = []
+        keys: list[str] = []
         for page in self._pages(Prefix=prefix):
             keys.extend(item["Key"] for item in page.get("Contents", []))
         return sorted(keys)
 
-    def _pages(self, **kwargs) -> Iterator[dict]:
+    def _pages(self, **kwargs: Unpack[_Listing]) -> Iterator[ListObjectsV2OutputTypeDef]:
         try:
             yield from self._client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, **kwargs
@@ -185,7 +197,7 @@ class Lake:
 
     def snapshots(self, symbol: str) -> Iterator[Snapshot]:
         """Every Parquet snapshot of `symbol`, oldest first (ISO dates sort as text)."""
-        keys = []
+        keys: list[str] = []
         for page in self._pages(Prefix=f"raw/parquet/symbol={symbol}/"):
             keys.extend(item["Key"] for item in page.get("Contents", []))
         for key in sorted(keys):
@@ -194,7 +206,7 @@ class Lake:
                 yield Snapshot(symbol, date.fromisoformat(match["date"]), key)
 
     def snapshot_symbols(self) -> list[str]:
-        symbols = []
+        symbols: list[str] = []
         for page in self._pages(Prefix="raw/parquet/", Delimiter="/"):
             for prefix in page.get("CommonPrefixes", []):
                 symbols.append(prefix["Prefix"].removeprefix("raw/parquet/symbol=").rstrip("/"))

@@ -13,15 +13,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, TypeAlias
 
 import psycopg2
 from psycopg2 import sql
-from psycopg2.extensions import connection as Connection
+from psycopg2.extensions import connection, cursor
 
 from data_generator.errors import FintradeError
 from data_generator.reference.universe import Stock
 from data_generator.settings import INIT_SQL, Settings
 from data_generator.sources.prices import PriceRow, RejectedBar
+
+# psycopg2's classes under the names the storage modules use.
+Connection: TypeAlias = connection
+Cursor: TypeAlias = cursor
 
 PRICE_COLUMNS = (
     "symbol",
@@ -148,7 +153,17 @@ def _copy_text(value: object) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
-def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+def fetch_one(cur: Cursor) -> tuple[Any, ...]:
+    """The row that an aggregate or a single-row `returning` statement always gives back."""
+    row = cur.fetchone()
+    if row is None:
+        raise WarehouseError("the warehouse returned no row to a statement that always has one")
+    return row
+
+
+def copy_rows(
+    cur: Cursor, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]
+) -> None:
     """COPY `rows` into `table` through psycopg2's copy_expert (text format)."""
     buffer = io.StringIO()
     buffer.writelines("\t".join(map(_copy_text, row)) + "\n" for row in rows)
@@ -190,7 +205,9 @@ select count(*) filter (where inserted), count(*) filter (where not inserted) fr
 """
 
 
-def load_prices(cur, rows: Sequence[PriceRow], *, authoritative: bool = False) -> LoadCounts:
+def load_prices(
+    cur: Cursor, rows: Sequence[PriceRow], *, authoritative: bool = False
+) -> LoadCounts:
     """Upsert one symbol's price rows keyed (symbol, price_date) in the caller's transaction.
 
     Rows dated after the symbol's latest stored day cannot conflict, so they are COPYed straight
@@ -209,7 +226,7 @@ def load_prices(cur, rows: Sequence[PriceRow], *, authoritative: bool = False) -
         raise ValueError("load_prices takes the rows of one symbol at a time")
     cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"raw.daily_prices:{symbol}",))
     cur.execute("select max(price_date) from raw.daily_prices where symbol = %s", (symbol,))
-    latest = cur.fetchone()[0]
+    latest = fetch_one(cur)[0]
     appended = [row for row in rows if latest is None or row[1] > latest]
     overlapping = [row for row in rows if latest is not None and row[1] <= latest]
     inserted = updated = 0
@@ -220,14 +237,14 @@ def load_prices(cur, rows: Sequence[PriceRow], *, authoritative: bool = False) -
         )
         copy_rows(cur, "incoming_prices", PRICE_COLUMNS, overlapping)
         cur.execute(_UPSERT_PRICES, {"authoritative": authoritative})
-        inserted, updated = cur.fetchone()
+        inserted, updated = fetch_one(cur)
     if appended:
         copy_rows(cur, "raw.daily_prices", PRICE_COLUMNS, appended)
         inserted += len(appended)
     return LoadCounts(inserted=inserted, updated=updated, unchanged=len(rows) - inserted - updated)
 
 
-def delete_prices_not_in(cur, symbol: str, kept: Sequence[date], since: date | None) -> int:
+def delete_prices_not_in(cur: Cursor, symbol: str, kept: Sequence[date], since: date | None) -> int:
     """Drop rows of `symbol` (from `since` on) whose dates are not in `kept`: a replay's rebuild."""
     cur.execute(
         """
@@ -241,7 +258,7 @@ def delete_prices_not_in(cur, symbol: str, kept: Sequence[date], since: date | N
     return cur.rowcount
 
 
-def record_rejects(cur, rejects: Sequence[RejectedBar], lake_key: str) -> int:
+def record_rejects(cur: Cursor, rejects: Sequence[RejectedBar], lake_key: str) -> int:
     """Quarantine bad rows; the same bad row from the same object is kept once."""
     if not rejects:
         return 0
@@ -292,7 +309,7 @@ def upsert_stocks(conn: Connection, stocks: Iterable[Stock]) -> int:
 
 
 def insert_new_rows(
-    cur, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
+    cur: Cursor, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
 ) -> int:
     """COPY rows in through a temp table and keep only those whose key is new: a rerun adds none."""
     if not rows:
