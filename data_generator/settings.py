@@ -53,6 +53,8 @@ class Settings:
     alpha_vantage_daily_budget: int = 25
     price_source: PriceSourceKind = PriceSourceKind.SYNTHETIC
     symbols: tuple[str, ...] | None = None
+    # Symbols per Airflow price task; raised for a large universe (steps/batches.py).
+    symbols_per_task: int = 1
     seed: int = 42
     history_days: int = 365
     universe_file: Path = UNIVERSE_FILE
@@ -204,6 +206,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         price_source=PriceSourceKind(price_source),
         symbols=parse_symbols(env.get("FINTRADE_SYMBOLS")),
+        symbols_per_task=_positive_int(env, "FINTRADE_SYMBOLS_PER_TASK", Settings.symbols_per_task),
         seed=_positive_int(env, "FINTRADE_SEED", Settings.seed),
         history_days=_positive_int(env, "FINTRADE_HISTORY_DAYS", Settings.history_days),
         universe_file=Path(_optional(env, "FINTRADE_UNIVERSE_FILE") or UNIVERSE_FILE),

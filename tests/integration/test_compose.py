@@ -333,7 +333,7 @@ def test_every_variable_the_stack_uses_is_in_env_example(compose_variables, env_
 
 def test_env_example_lists_every_setting_the_project_reads(env_example):
     """The names `data_generator.settings` reads, found in its source, are all documented."""
-    source = ast.parse((ROOT / "data_generator" / "config.py").read_text())
+    source = ast.parse((ROOT / "data_generator" / "settings.py").read_text())
     read = {
         node.value
         for node in ast.walk(source)

@@ -247,7 +247,7 @@ def alpha_vantage_failing_xom() -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "tests.alpha_vantage_stub",
+            "tests.support.alpha_vantage_stub",
             "--port",
             "0",
             "--error-symbols",
