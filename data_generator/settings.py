@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     # Without FINTRADE_PRICE_SOURCE, an API key alone selects Alpha Vantage (see load_settings).
     price_source: PriceSourceKind = Field(PriceSourceKind.SYNTHETIC, alias="FINTRADE_PRICE_SOURCE")
     symbols: Annotated[tuple[str, ...] | None, NoDecode] = Field(None, alias="FINTRADE_SYMBOLS")
+    # Symbols per Airflow price task; raised for a large universe (steps/batches.py).
+    symbols_per_task: WholeNumber = Field(1, alias="FINTRADE_SYMBOLS_PER_TASK")
     seed: WholeNumber = Field(42, alias="FINTRADE_SEED")
     history_days: WholeNumber = Field(365, alias="FINTRADE_HISTORY_DAYS")
     universe_file: Path = Field(UNIVERSE_FILE, alias="FINTRADE_UNIVERSE_FILE")

@@ -28,15 +28,18 @@ from airflow.sdk.exceptions import AirflowFailException
 from data_generator.localdev.services import load_run_settings
 from data_generator.reference.universe import select_stocks
 from data_generator.settings import load_settings
-from data_generator.steps import actions, activity, prices, resources, transform
+from data_generator.steps import actions, activity, batches, prices, resources, transform
 
 # The symbols are read from the universe file (FINTRADE_SYMBOLS picks a subset) each time this
-# file is parsed, so a stock added there is ingested from the next run on. Each symbol becomes one
-# mapped task instance, so one symbol retries alone and shows alone in the UI.
+# file is parsed, so a stock added there is ingested from the next run on. Each batch of them
+# becomes one mapped task instance: by default one symbol each, so a symbol shows, retries and
+# fails alone in the UI; a large universe gets larger batches (FINTRADE_SYMBOLS_PER_TASK).
 _settings = load_settings()
 SYMBOLS: list[str] = [
     stock.symbol for stock in select_stocks(_settings.symbols, _settings.universe_file)
 ]
+BATCHES: list[list[str]] = batches.split_into_batches(SYMBOLS, _settings.symbols_per_task)
+FAILED_SYMBOLS_KEY = "failed_symbols"
 
 # dbt layers in build order; each `dbt build --select <layer>` runs the layer's models and then
 # its tests, so a failing staging test stops core and mart from building on bad data.
@@ -64,9 +67,17 @@ def prepare_warehouse() -> None:
     resources.prepare(load_run_settings(), run_date())
 
 
-@task(map_index_template="{{ task.op_kwargs['symbol'] }}")
-def ingest_prices(symbol: str) -> str:
-    result = prices.ingest_symbol(load_run_settings(), symbol, run_date())
+@task(map_index_template="{{ task.op_kwargs['symbols'] | batch_label }}")
+def ingest_prices(symbols: list[str]) -> str:
+    """One batch; a retry ingests only the symbols that have not loaded for the date yet."""
+    ti = get_current_context()["ti"]
+    try:
+        result = prices.ingest_batch(
+            load_run_settings(), symbols, run_date(), skip_loaded=ti.try_number > 1
+        )
+    except prices.BatchIngestError as exc:
+        ti.xcom_push(key=FAILED_SYMBOLS_KEY, value=exc.symbols)  # for check_run to name them
+        raise
     return result.summary()
 
 
@@ -98,24 +109,35 @@ def dbt_source_freshness() -> str:
 def check_run() -> None:
     """Fail the run when any step failed, naming the failed steps and symbols.
 
-    The step after the mapped prices task must not wait on every symbol, so a failed symbol
+    The step after the mapped prices task must not wait on every batch, so a failed batch
     stops being a leaf and Airflow alone would mark the run 'success'. This last task sees the
-    whole run and fails it, while the failed symbol's own task instance keeps its reason.
+    whole run and fails it, while the failed batch's own task instance keeps its reason.
     """
     context = get_current_context()
     run_id = context["run_id"]
     states = context["ti"].get_task_states(dag_id=context["dag"].dag_id, run_ids=[run_id])
-    failed = [_step_name(key) for key, state in sorted(states[run_id].items()) if state == "failed"]
+    failed = [
+        name
+        for key, state in sorted(states[run_id].items())
+        if state == "failed"
+        for name in _step_names(key)
+    ]
     if failed:
         raise AirflowFailException(f"failed: {', '.join(failed)}")
 
 
-def _step_name(state_key: str) -> str:
-    """'ingest_prices_3' -> 'ingest_prices[JPM]'; other task ids stay as they are."""
+def _step_names(state_key: str) -> list[str]:
+    """'ingest_prices_3' -> ['ingest_prices[JPM]'], one per failed symbol of batch 3 (all of
+    its symbols when the batch failed before it could say which); other task ids stay as they
+    are."""
     prefix = "ingest_prices_"
-    if state_key.startswith(prefix) and state_key[len(prefix) :].isdigit():
-        return f"ingest_prices[{SYMBOLS[int(state_key[len(prefix) :])]}]"
-    return state_key
+    index = state_key.removeprefix(prefix)
+    if not (state_key.startswith(prefix) and index.isdigit()):
+        return [state_key]
+    pushed = get_current_context()["ti"].xcom_pull(
+        task_ids="ingest_prices", key=FAILED_SYMBOLS_KEY, map_indexes=int(index)
+    )
+    return [f"ingest_prices[{symbol}]" for symbol in pushed or BATCHES[int(index)]]
 
 
 @dag(
@@ -127,9 +149,10 @@ def _step_name(state_key: str) -> str:
     default_args=DEFAULT_ARGS,
     tags=["fintrade"],
     doc_md=__doc__,
+    user_defined_filters={"batch_label": batches.batch_label},
 )
 def fintrade_pipeline() -> None:
-    price_tasks = ingest_prices.expand(symbol=SYMBOLS)
+    price_tasks = ingest_prices.expand(symbols=BATCHES)
     activity_task = load_activity()
     prepare_warehouse() >> price_tasks >> ingest_corporate_actions() >> activity_task
 

@@ -32,6 +32,7 @@ from data_generator.storage.ingest_runs import (
     IngestRun,
     RunStatus,
     daily_limit_met,
+    loaded_symbols,
     record_ingest_run,
 )
 from data_generator.storage.lake import LakeError
@@ -216,3 +217,45 @@ def ingest_prices(
         results.append(result)
         on_symbol(result)
     return results
+
+
+class BatchIngestError(SymbolIngestError):
+    """Some symbols of a batch could not be ingested (the others loaded); one line naming each."""
+
+    def __init__(self, failed: list[SymbolResult], batch_size: int) -> None:
+        self.symbols = [result.symbol for result in failed]
+        reasons = "; ".join(f"{result.symbol}: {result.message}" for result in failed)
+        super().__init__(f"{len(failed)} of {batch_size} symbols failed: {reasons}")
+
+
+@dataclass
+class BatchResult:
+    """One batch's symbols: those ingested by this call, and those an earlier try had loaded."""
+
+    results: list[SymbolResult]
+    skipped: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [result.summary() for result in self.results]
+        if self.skipped:
+            lines.append(f"loaded by an earlier try, skipped: {', '.join(self.skipped)}")
+        return "\n".join(lines)
+
+
+def ingest_batch(
+    settings: Settings, symbols: list[str], logical_date: date, *, skip_loaded: bool = False
+) -> BatchResult:
+    """A batch of symbols with one set of connections; each symbol is its own transaction.
+
+    A failing symbol never stops the others; once all are done, BatchIngestError names every
+    failed one. `skip_loaded` is for a retry of the batch: symbols whose latest record for the
+    date is a load are not fetched or loaded again, so the retry redoes only what failed.
+    """
+    with open_resources(settings, logical_date) as res:
+        skipped = loaded_symbols(res.conn, logical_date, symbols) if skip_loaded else set()
+        todo = [symbol for symbol in symbols if symbol not in skipped]
+        results = ingest_prices(res, todo, logical_date)
+    failed = [result for result in results if result.status is SymbolOutcome.FAILED]
+    if failed:
+        raise BatchIngestError(failed, len(symbols))
+    return BatchResult(results, [symbol for symbol in symbols if symbol in skipped])

@@ -82,3 +82,37 @@ def daily_limit_met(conn: Connection, logical_date: date) -> bool:
         )
         row = cur.fetchone()
         return bool(row and row[0])
+
+
+def loaded_symbols(conn: Connection, logical_date: date, symbols: list[str]) -> set[str]:
+    """Those of `symbols` whose latest price record for the date is a load (fresh or stale).
+
+    A retry of a batch skips them: the lake is write-once, so loading the date's snapshot again
+    would give the same rows, and fetching it again would spend the vendor's calls.
+    """
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """
+            with latest as (
+                select distinct on (symbol) symbol, status
+                from raw.ingest_runs
+                where logical_date = %s
+                  and dataset = %s
+                  and symbol = any(%s)
+                  and status in (%s, %s, %s)
+                order by symbol, finished_at desc
+            )
+            select symbol from latest where status in (%s, %s)
+            """,
+            (
+                logical_date,
+                Dataset.PRICES.value,
+                symbols,
+                RunStatus.LOADED.value,
+                RunStatus.STALE.value,
+                RunStatus.FAILED.value,
+                RunStatus.LOADED.value,
+                RunStatus.STALE.value,
+            ),
+        )
+        return {symbol for (symbol,) in cur.fetchall()}

@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -128,6 +131,21 @@ def task_states(env: dict[str, str], day: date) -> dict[str, str]:
     return states
 
 
+def map_index_labels(env: dict[str, str], day: date) -> dict[int, str]:
+    """What the UI shows for each price task instance of the run for `day` (Airflow's metadata)."""
+    conn = sqlite3.connect(f"file:{Path(env['AIRFLOW_HOME']) / 'airflow.db'}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "select ti.map_index, ti.rendered_map_index from task_instance ti"
+            " join dag_run dr on dr.dag_id = ti.dag_id and dr.run_id = ti.run_id"
+            " where ti.dag_id = ? and ti.task_id = 'ingest_prices' and date(dr.logical_date) = ?",
+            (DAG_ID, day.isoformat()),
+        ).fetchall()
+    finally:
+        conn.close()
+    return dict(rows)
+
+
 def query(database: str, sql: str) -> list[tuple]:
     conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=database)
     try:
@@ -194,7 +212,7 @@ def test_dag_parses_with_expected_tasks_and_order(
         "check_run": set(),
     }
     prices = dag.get_task("ingest_prices")
-    assert prices.op_kwargs_expand_input.value["symbol"] == ["AAPL", "MSFT"]
+    assert prices.op_kwargs_expand_input.value["symbols"] == [["AAPL"], ["MSFT"]]
     assert dag.get_task("load_activity").trigger_rule == "all_done_min_one_success"
     assert dag.get_task("ingest_corporate_actions").trigger_rule == "all_done_min_one_success"
     assert dag.get_task("check_run").trigger_rule == "all_done"
@@ -240,9 +258,27 @@ def test_dag_run_is_green_repeatable_and_adds_the_next_day(dag_env: dict[str, st
     ]
 
 
+@dataclass(frozen=True)
+class StubProcess:
+    """The Alpha Vantage stand-in running as its own process, and the log of its requests."""
+
+    base_url: str
+    request_log: Path
+
+    def daily_requests(self) -> Counter[str]:
+        """TIME_SERIES_DAILY requests per symbol so far."""
+        lines = self.request_log.read_text().splitlines() if self.request_log.exists() else []
+        return Counter(
+            symbol
+            for function, symbol in (line.split(" ", 1) for line in lines)
+            if function == "TIME_SERIES_DAILY"
+        )
+
+
 @pytest.fixture
-def alpha_vantage_failing_xom() -> Iterator[str]:
+def alpha_vantage_failing_xom(tmp_path: Path) -> Iterator[StubProcess]:
     """The project's Alpha Vantage stand-in as its own process, 'Error Message' for XOM."""
+    request_log = tmp_path / "stub-requests.log"
     server = subprocess.Popen(
         [
             sys.executable,
@@ -254,6 +290,8 @@ def alpha_vantage_failing_xom() -> Iterator[str]:
             "XOM",
             "--series-end",
             RUN_DATE.isoformat(),
+            "--request-log",
+            str(request_log),
         ],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
@@ -262,25 +300,30 @@ def alpha_vantage_failing_xom() -> Iterator[str]:
     try:
         first_line = server.stdout.readline()
         assert first_line.startswith("listening on "), first_line
-        yield first_line.removeprefix("listening on ").strip()
+        yield StubProcess(first_line.removeprefix("listening on ").strip(), request_log)
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
-    dag_env: dict[str, str], alpha_vantage_failing_xom: str
-) -> None:
-    dag_env.update(
+def use_stub(env: dict[str, str], stub: StubProcess) -> None:
+    """Prices from the stand-in, one attempt per try and no pacing, so a failure is quick."""
+    env.update(
         {
             "FINTRADE_PRICE_SOURCE": "alphavantage",
             "ALPHA_VANTAGE_API_KEY": "dag-test-key",
-            "ALPHA_VANTAGE_BASE_URL": alpha_vantage_failing_xom,
+            "ALPHA_VANTAGE_BASE_URL": stub.base_url,
             "ALPHA_VANTAGE_MAX_ATTEMPTS": "1",
             "ALPHA_VANTAGE_BACKOFF_SECONDS": "0",
             "ALPHA_VANTAGE_CALLS_PER_MINUTE": "6000",
         }
     )
+
+
+def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
+    dag_env: dict[str, str], alpha_vantage_failing_xom: StubProcess
+) -> None:
+    use_stub(dag_env, alpha_vantage_failing_xom)
     database = dag_env["PGDATABASE"]
 
     run = run_dag(dag_env, RUN_DATE)
@@ -301,3 +344,33 @@ def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
         )
         == [("failed",)] * 3
     )
+
+
+def test_a_batch_loads_around_its_failing_symbol_and_retries_only_that_one(
+    dag_env: dict[str, str], alpha_vantage_failing_xom: StubProcess
+) -> None:
+    use_stub(dag_env, alpha_vantage_failing_xom)
+    # Two batches, XOM in the first with AAPL: [AAPL, XOM], [MSFT].
+    dag_env["FINTRADE_SYMBOLS"] = "AAPL,XOM,MSFT"
+    dag_env["FINTRADE_SYMBOLS_PER_TASK"] = "2"
+    database = dag_env["PGDATABASE"]
+
+    run = run_dag(dag_env, RUN_DATE)
+
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "failed: ingest_prices[XOM]" in output
+    assert "1 of 2 symbols failed: XOM" in output
+    assert map_index_labels(dag_env, RUN_DATE) == {0: "AAPL..XOM", 1: "MSFT"}
+    states = task_states(dag_env, RUN_DATE)
+    assert states.pop("ingest_prices[0]") == "failed"
+    assert states.pop("check_run") == "failed"
+    assert set(states.values()) == {"success"}, states
+    assert mart_symbols(database) == set(SYMBOLS) - {"XOM"}
+    # Three tries of the first batch: AAPL fetched and loaded by the first try only.
+    assert alpha_vantage_failing_xom.daily_requests() == {"AAPL": 1, "MSFT": 1, "XOM": 3}
+    assert query(
+        database,
+        "select symbol, status, count(*) from raw.ingest_runs"
+        " where dataset = 'prices' and status <> 'api_call' group by 1, 2 order by 1, 2",
+    ) == [("AAPL", "loaded", 1), ("MSFT", "loaded", 1), ("XOM", "failed", 3)]

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from data_generator.settings import Settings
-from data_generator.steps.prices import ingest_symbol
+from data_generator.steps.prices import BatchIngestError, ingest_batch, ingest_symbol
+from data_generator.steps.resources import prepare
 from data_generator.storage.lake import Lake, json_key, parquet_key
 from tests.support.alpha_vantage_stub import (
     AlphaVantageStub,
@@ -188,6 +189,44 @@ def test_failing_symbol_does_not_stop_the_others(live, alpha_vantage_stub):
         )
     )
     assert status == {"AAPL": "loaded", "MSFT": "loaded", "JPM": "failed"}
+
+
+def test_a_batch_loads_around_a_failing_symbol_and_its_retry_redoes_only_that_one(
+    live, alpha_vantage_stub
+):
+    batch = ["AAPL", "JPM", "MSFT"]
+    prepare(live, DAY)  # as the DAG's first task does
+    alpha_vantage_stub.set_default("JPM", StubReply(body=error_message_body()))
+
+    with pytest.raises(BatchIngestError) as failed:
+        ingest_batch(live, batch, DAY)
+
+    assert failed.value.symbols == ["JPM"]
+    assert str(failed.value).startswith("1 of 3 symbols failed: JPM: ")
+    assert "\n" not in str(failed.value)
+    assert {s for (s, _) in price_rows(live)} == {"AAPL", "MSFT"}
+
+    alpha_vantage_stub.set_default(
+        "JPM", StubReply(body=data_body("JPM", standard_bars("JPM", DAY)))
+    )
+    retry = ingest_batch(live, batch, DAY, skip_loaded=True)
+    again = ingest_batch(live, batch, DAY, skip_loaded=True)
+
+    assert [result.symbol for result in retry.results] == ["JPM"]
+    assert retry.skipped == ["AAPL", "MSFT"]
+    assert again.results == []
+    assert again.skipped == batch
+    assert {s for (s, _) in price_rows(live)} == set(batch)
+    assert {s: len(alpha_vantage_stub.requests_for(s)) for s in batch} == {
+        "AAPL": 1,
+        "JPM": 2,
+        "MSFT": 1,
+    }
+    assert query(
+        live,
+        "select symbol, status, count(*) from raw.ingest_runs"
+        " where dataset = 'prices' and status <> 'api_call' group by 1, 2 order by 1, 2",
+    ) == [("AAPL", "loaded", 1), ("JPM", "failed", 1), ("JPM", "loaded", 1), ("MSFT", "loaded", 1)]
 
 
 def test_daily_limit_stops_calling_and_falls_back_to_the_lake(live, alpha_vantage_stub):

@@ -11,7 +11,8 @@ Run standalone for tests that start other processes (the Airflow DAG test):
 
 It prints `listening on http://127.0.0.1:PORT/query` once it accepts connections, answers every
 symbol with a deterministic series of the last 30 weekdays, except the `--error-symbols`, which
-get an "Error Message" reply, and stops on SIGTERM or Ctrl-C.
+get an "Error Message" reply, and stops on SIGTERM or Ctrl-C. With `--request-log PATH` it
+appends `FUNCTION SYMBOL` to PATH for every request, so a test can count another process's calls.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import FrameType
 from urllib.parse import parse_qs, urlsplit
 
@@ -293,9 +295,14 @@ class AlphaVantageStub:
     """The programmable server: queues and defaults per symbol, and the record of requests."""
 
     def __init__(
-        self, port: int = 0, error_symbols: Iterable[str] = (), series_end: date | None = None
+        self,
+        port: int = 0,
+        error_symbols: Iterable[str] = (),
+        series_end: date | None = None,
+        request_log: Path | None = None,
     ) -> None:
         self._port = port
+        self._request_log = request_log
         self._error_symbols = {symbol.upper() for symbol in error_symbols}
         self._series_end = series_end
         self._queues: defaultdict[tuple[str | None, str], deque[StubReply]] = defaultdict(deque)
@@ -365,6 +372,9 @@ class AlphaVantageStub:
     def reply_to(self, request: StubRequest) -> StubReply:
         with self._lock:
             self._requests.append(request)
+            if self._request_log is not None:
+                with self._request_log.open("a") as log:
+                    log.write(f"{request.function} {request.symbol}\n")
             key = (request.symbol, request.function or "")
             queue = self._queues[key]
             if queue:
@@ -401,6 +411,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="last day of the served series (YYYY-MM-DD); default today",
     )
+    parser.add_argument(
+        "--request-log",
+        type=Path,
+        default=None,
+        help="file to append 'FUNCTION SYMBOL' to for every request (the key is never written)",
+    )
     return parser.parse_args(argv)
 
 
@@ -414,7 +430,7 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    with AlphaVantageStub(args.port, error_symbols, args.series_end) as stub:
+    with AlphaVantageStub(args.port, error_symbols, args.series_end, args.request_log) as stub:
         print(f"listening on {stub.base_url}", flush=True)
         stop_requested.wait()
 

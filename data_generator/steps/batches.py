@@ -1,0 +1,43 @@
+"""How the universe is cut into the price step's batches: one Airflow task instance per batch.
+
+Airflow refuses more than `max_map_length` (1,024 by default) mapped instances of a task, and
+every instance is a process that imports Python, Airflow and the project. A small universe keeps
+one symbol per task, so each shows, retries and fails alone in the UI; a large one is cut into
+at most `MAX_BATCHES` batches, whatever `FINTRADE_SYMBOLS_PER_TASK` asks for.
+
+Batches are consecutive runs of the universe in its own order, so the same universe always
+gives the same batches and a symbol keeps its batch (and its task's map index) from run to run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+# Far below Airflow's default max_map_length (1,024), with room for a DAG that maps twice.
+MAX_BATCHES = 256
+
+
+def batch_size(symbol_count: int, symbols_per_task: int, max_batches: int = MAX_BATCHES) -> int:
+    """The setting, raised just enough that `symbol_count` symbols make at most `max_batches`."""
+    if symbols_per_task < 1 or max_batches < 1:
+        raise ValueError("symbols_per_task and max_batches must be at least 1")
+    return max(symbols_per_task, math.ceil(symbol_count / max_batches))
+
+
+def split_into_batches(
+    symbols: Sequence[str], symbols_per_task: int, max_batches: int = MAX_BATCHES
+) -> list[list[str]]:
+    """`symbols` in order, cut into batches of `batch_size` (the last may be shorter).
+
+    Lists, not tuples: they are the mapped task's arguments, which Airflow stores as JSON.
+    """
+    size = batch_size(len(symbols), symbols_per_task, max_batches)
+    return [list(symbols[start : start + size]) for start in range(0, len(symbols), size)]
+
+
+def batch_label(symbols: Sequence[str]) -> str:
+    """What the UI shows for a batch's task instance: 'AAPL', or 'AAPL..KO' for several."""
+    if not symbols:
+        return ""
+    return symbols[0] if len(symbols) == 1 else f"{symbols[0]}..{symbols[-1]}"
