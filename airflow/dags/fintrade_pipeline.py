@@ -81,17 +81,19 @@ def ingest_prices(symbols: list[str]) -> str:
     return result.summary()
 
 
-@task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+@task(trigger_rule=TriggerRule.ALL_DONE)
 def ingest_corporate_actions() -> str:
-    """After every symbol's prices, so prices get the day's API budget first; what is left goes
-    to splits and dividends. A symbol's failed actions are recorded and named, not fatal: the
-    marts keep the factors they had."""
+    """After every batch of prices, so prices get the day's API budget first; what is left goes
+    to the splits and dividends of the symbols whose prices loaded (the step decides, as in the
+    CLI, so a batch with one failed symbol holds back only that symbol). A symbol's failed
+    actions are recorded and named, not fatal: the marts keep the factors they had."""
     return actions.ingest_actions(load_run_settings(), run_date()).summary()
 
 
-@task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+@task(trigger_rule=TriggerRule.ALL_DONE)
 def load_activity() -> str:
-    """Runs once every symbol is done and at least one landed: a failed symbol holds back no one."""
+    """Runs once every batch is done; the step holds the day's activity back while a symbol has
+    no prices for it, the same rule as `fintrade ingest`, and the rerun of the date makes it."""
     return activity.load_activity(load_run_settings(), run_date()).summary()
 
 

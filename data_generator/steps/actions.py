@@ -33,7 +33,13 @@ from data_generator.sources.prices import ReplyFormatError
 from data_generator.steps.resources import open_resources
 from data_generator.storage import lake as lake_keys
 from data_generator.storage.actions import ActionCounts, load_actions, record_action_rejects
-from data_generator.storage.ingest_runs import Dataset, IngestRun, RunStatus, record_ingest_run
+from data_generator.storage.ingest_runs import (
+    Dataset,
+    IngestRun,
+    RunStatus,
+    loaded_symbols,
+    record_ingest_run,
+)
 from data_generator.storage.lake import Lake, LakeError
 from data_generator.storage.warehouse import Connection, WarehouseError
 
@@ -294,7 +300,12 @@ def replay_actions(
 
 
 def ingest_actions(settings: Settings, logical_date: date) -> ActionsReport:
-    """The scheduled corporate-actions step, after every symbol's prices."""
+    """The scheduled corporate-actions step, after every batch of prices: like the CLI, only
+    for the symbols whose prices loaded for the date, so a refused reply leaves nothing of its
+    symbol's day stored until the rerun."""
     symbols = [s.symbol for s in select_stocks(settings.symbols, settings.universe_file)]
     with open_resources(settings, logical_date) as res:
-        return ingest_actions_with(res.conn, res.lake, res.source, symbols, logical_date)
+        priced = loaded_symbols(res.conn, logical_date, symbols)
+        return ingest_actions_with(
+            res.conn, res.lake, res.source, [s for s in symbols if s in priced], logical_date
+        )

@@ -16,7 +16,9 @@ from data_generator.reference.universe import select_stocks
 from data_generator.settings import Settings
 from data_generator.steps.resources import Resources, open_resources
 from data_generator.storage import books
+from data_generator.storage.ingest_runs import loaded_symbols
 
+HELD_BACK = "held back until every symbol loaded (rerun the date)"
 DEFAULT_ACCOUNTS = 50
 DEFAULT_ORDERS = 600
 DAILY_ORDERS_RANGE = (15, 40)
@@ -38,6 +40,16 @@ class ActivityResult:
             f"OLTP activity for {self.logical_date}: {accounts}"
             f"{self.orders} new orders, {self.trades} new trades"
         )
+
+
+def held_back(logical_date: date, unpriced: list[str]) -> ActivityResult | None:
+    """The one rule the CLI and the DAG share: no activity for a day while a symbol of the run
+    has no prices for it. Orders are drawn over the symbols that have prices and are never
+    redrawn, so activity made now would differ for good from a clean run's; the rerun of the
+    date, once every symbol has loaded, makes it."""
+    if not unpriced:
+        return None
+    return ActivityResult(logical_date, skipped=f"{HELD_BACK}; no prices: {', '.join(unpriced)}")
 
 
 def initialise_activity(
@@ -102,9 +114,14 @@ def day_activity(res: Resources, symbols: list[str], logical_date: date) -> Acti
 
 
 def load_activity(settings: Settings, logical_date: date) -> ActivityResult:
-    """The scheduled OLTP step: initialise accounts and history on first run, then the day."""
+    """The scheduled OLTP step: initialise accounts and history on first run, then the day;
+    held back while a symbol of the run has no prices for the date (its batch failed)."""
     symbols = [s.symbol for s in select_stocks(settings.symbols, settings.universe_file)]
     with open_resources(settings, logical_date) as res:
+        priced = loaded_symbols(res.conn, logical_date, symbols)
+        held = held_back(logical_date, [s for s in symbols if s not in priced])
+        if held is not None:
+            return held
         first = initialise_activity(res, symbols, logical_date, DEFAULT_ACCOUNTS, DEFAULT_ORDERS)
         result = day_activity(res, symbols, logical_date)
         result.accounts = first.accounts

@@ -13,6 +13,7 @@ from data_generator.steps.activity import (
     DEFAULT_ORDERS,
     ActivityResult,
     day_activity,
+    held_back,
     initialise_activity,
 )
 from data_generator.steps.prices import SymbolOutcome, SymbolResult, ingest_prices
@@ -61,12 +62,9 @@ def ingest_day(
     priced = [r.symbol for r in results if r.status is not SymbolOutcome.FAILED]
     actions = ingest_actions_with(res.conn, res.lake, res.source, priced, logical_date)
     report = IngestReport(logical_date, results, notices=list(res.source.notices), actions=actions)
-    if report.failed:
-        # Orders are drawn over the symbols that have prices and are never redrawn, so activity
-        # made now would differ for good from a clean run's: the rerun of the date makes it.
-        report.activity = ActivityResult(
-            logical_date, skipped="held back until every symbol loaded (rerun the date)"
-        )
+    held = held_back(logical_date, report.failed)
+    if held is not None:
+        report.activity = held
         return report
     if initialise:
         report.history = initialise_activity(res, symbols, logical_date, accounts, orders)

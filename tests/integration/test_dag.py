@@ -213,8 +213,8 @@ def test_dag_parses_with_expected_tasks_and_order(
     }
     prices = dag.get_task("ingest_prices")
     assert prices.op_kwargs_expand_input.value["symbols"] == [["AAPL"], ["MSFT"]]
-    assert dag.get_task("load_activity").trigger_rule == "all_done_min_one_success"
-    assert dag.get_task("ingest_corporate_actions").trigger_rule == "all_done_min_one_success"
+    assert dag.get_task("load_activity").trigger_rule == "all_done"
+    assert dag.get_task("ingest_corporate_actions").trigger_rule == "all_done"
     assert dag.get_task("check_run").trigger_rule == "all_done"
     assert dag.catchup is False
     assert all(task.retries >= 1 for task in dag.tasks)
@@ -344,6 +344,12 @@ def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
         )
         == [("failed",)] * 3
     )
+    # The CLI's rule: no activity and no XOM actions for a day XOM has no prices for.
+    assert "held back until every symbol loaded" in run.stdout + run.stderr
+    assert query(database, "select count(*) from raw.orders") == [(0,)]
+    assert query(
+        database, "select count(*) from raw.ingest_runs where symbol = 'XOM' and dataset = 'splits'"
+    ) == [(0,)]
 
 
 def test_a_batch_loads_around_its_failing_symbol_and_retries_only_that_one(
