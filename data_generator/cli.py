@@ -25,6 +25,7 @@ from data_generator.config import (
     parse_symbols,
 )
 from data_generator.lake import LakeError
+from data_generator.localdev import redis_server
 from data_generator.universe import UniverseFileError, UnknownSymbolError, select_stocks
 from data_generator.warehouse import WarehouseError
 
@@ -96,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     with_symbols(run)
 
     svc = commands.add_parser(
-        "services", help="local PostgreSQL and S3 for a machine without Docker"
+        "services", help="local PostgreSQL, S3 (and Celery's Redis) for a machine without Docker"
     )
     svc.add_argument("action", choices=("up", "down", "status"))
     return parser
@@ -216,9 +217,12 @@ def cmd_services(args: argparse.Namespace) -> None:
         services.services_up(settings)
     elif args.action == "down":
         stopped = services.services_down(settings)
+        redis_pid = redis_server.stop_redis(settings)
+        if redis_pid is not None:
+            stopped.append(f"Redis (pid {redis_pid})")
         print("stopped: " + ", ".join(stopped) if stopped else "nothing of ours was running")
         return
-    for status in services.services_status(settings):
+    for status in [*services.services_status(settings), redis_server.redis_status(settings)]:
         state = "up" if status.running else "down"
         print(f"{status.name:9} {state:5} {status.detail}")
 

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -24,6 +25,7 @@ UNIVERSE_FILE = PROJECT_ROOT / "data_generator" / "reference" / "stocks.csv"
 PRICE_SOURCES = ("alphavantage", "synthetic")
 OUTPUT_SIZES = ("compact", "full")
 POSTGRES_SERVERS = ("auto", "system", "embedded")
+REDIS_SCHEMES = ("redis://", "rediss://")
 
 
 class ConfigError(ValueError):
@@ -67,6 +69,10 @@ class Settings:
     aws_region: str = "us-east-1"
 
     local_state_dir: Path = LOCAL_STATE_DIR
+
+    # The Celery broker of `make airflow EXECUTOR=celery` (data_generator/localdev/redis_server.py):
+    # used when it answers, else a project-local redis-server is started.
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)
 
     # The dashboard reads the same warehouse, as its own (read-only) login when one is set.
     dashboard_host: str = "127.0.0.1"
@@ -138,6 +144,19 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     value = env.get(name, "").strip().lower() or default
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _redis_url(env: Mapping[str, str], name: str, default: str) -> str:
+    """A redis:// URL with a numbered database (or none); the message never shows a password."""
+    value = _optional(env, name) or default
+    if not value.startswith(REDIS_SCHEMES):
+        raise ConfigError(
+            f"{name} must be a redis:// or rediss:// URL, got {value.split(':')[0]!r}"
+        )
+    database = urlsplit(value).path.strip("/")
+    if database and not database.isdigit():
+        raise ConfigError(f"{name} must end in a database number, got {database!r}")
     return value
 
 
@@ -215,6 +234,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         aws_secret_access_key=_optional(env, "AWS_SECRET_ACCESS_KEY"),
         aws_region=_optional(env, "AWS_DEFAULT_REGION") or Settings.aws_region,
         local_state_dir=Path(_optional(env, "FINTRADE_STATE_DIR") or LOCAL_STATE_DIR),
+        redis_url=_redis_url(env, "FINTRADE_REDIS_URL", Settings.redis_url),
         dashboard_host=_optional(env, "DASHBOARD_HOST") or Settings.dashboard_host,
         dashboard_port=_positive_int(env, "DASHBOARD_PORT", Settings.dashboard_port),
         dashboard_pg_user=_optional(env, "DASHBOARD_PGUSER"),
