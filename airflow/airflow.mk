@@ -29,6 +29,34 @@ export AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES := 1
 export AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK := False
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
+# EXECUTOR=local (the default): tasks run in the scheduler's LocalExecutor processes.
+# EXECUTOR=celery: the scheduler queues them to Celery through Redis (FINTRADE_REDIS_URL, else a
+# project-local redis-server that this make starts and stops), and CELERY_WORKERS `airflow celery
+# worker` processes run them, each up to CELERY_WORKER_CONCURRENCY at once (PARALLELISM above
+# still caps the total). Results go to a SQLite file beside the metadata database: scheduler and
+# workers share this machine. Workers on other machines: docs/airflow.md, "Celery".
+EXECUTOR ?= local
+CELERY_WORKERS ?= 1
+CELERY_WORKER_CONCURRENCY ?= 2
+ifeq ($(EXECUTOR),celery)
+export AIRFLOW__CORE__EXECUTOR := CeleryExecutor
+export AIRFLOW__CELERY__RESULT_BACKEND := db+sqlite:///$(AIRFLOW_HOME)/celery-results.db
+export AIRFLOW__CELERY__WORKER_CONCURRENCY := $(CELERY_WORKER_CONCURRENCY)
+# The broker URL is only known once the Redis answers: exported by the recipe, from the shell.
+REDIS_MODULE := $(VENV)/bin/python -m data_generator.localdev.redis_server
+REDIS_UP := broker=$$($(REDIS_MODULE) up --owner $$$$) || exit 1; \
+	export AIRFLOW__CELERY__BROKER_URL="$$broker";
+REDIS_DOWN := $(REDIS_MODULE) down --owner $$$$
+CELERY_WORKERS_START := for n in $$(seq 1 $(CELERY_WORKERS)); do \
+	$(AIRFLOW) celery worker --skip-serve-logs --queues default \
+		--celery-hostname "worker$$n@%h" --pid "$(AIRFLOW_HOME)/celery-worker-$$n.pid" & \
+	done;
+else ifeq ($(EXECUTOR),local)
+export AIRFLOW__CORE__EXECUTOR := LocalExecutor
+else
+$(error EXECUTOR must be local or celery, got '$(EXECUTOR)')
+endif
+
 AIRFLOW_PASSWORDS_FILE := $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated
 
 .PHONY: airflow-db airflow-dag-test airflow
@@ -42,16 +70,20 @@ airflow-db:
 airflow-dag-test: airflow-db
 	$(AIRFLOW) dags test fintrade_pipeline $(DATE)
 
-## airflow: the Airflow UI on http://127.0.0.1:8080 (with scheduler and dag-processor)
+## airflow: the Airflow UI on http://127.0.0.1:8080 (with scheduler and dag-processor;
+## EXECUTOR=celery adds CELERY_WORKERS Celery workers and their Redis)
 # Not `airflow standalone`: it starts the scheduler's log server on every interface (port 8793).
-# The api-server reads task logs from $(AIRFLOW_HOME)/logs itself, so no log server is needed;
-# nor a triggerer, as no task defers. Ctrl-C stops all three.
+# The api-server reads task logs from $(AIRFLOW_HOME)/logs itself, so no log server is needed
+# (Celery workers here write to the same folder); nor a triggerer, as no task defers. Ctrl-C, or
+# any one of them exiting, stops them all, and then the Redis this make started, if it did.
 airflow: airflow-db
-	@echo "Airflow UI: http://$(AIRFLOW_HOST):$(AIRFLOW_PORT)  user: admin"
+	@echo "Airflow UI: http://$(AIRFLOW_HOST):$(AIRFLOW_PORT)  user: admin  executor: $(EXECUTOR)"
 	@echo "The admin password is written to $(AIRFLOW_PASSWORDS_FILE)"
 	@echo "(created when the api-server starts; 'cat' it in another terminal). Stop with Ctrl-C."
-	@trap 'kill $$(jobs -p) 2>/dev/null; wait' EXIT INT TERM; \
+	@trap 'kill $$(jobs -p) 2>/dev/null; wait; $(REDIS_DOWN)' EXIT INT TERM; \
+	$(REDIS_UP) \
 	$(AIRFLOW) scheduler --skip-serve-logs & \
 	$(AIRFLOW) dag-processor & \
 	$(AIRFLOW) api-server & \
-	wait
+	$(CELERY_WORKERS_START) \
+	wait -n

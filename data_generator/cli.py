@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     with_symbols(run)
 
     svc = commands.add_parser(
-        "services", help="local PostgreSQL and S3 for a machine without Docker"
+        "services", help="local PostgreSQL, S3 (and Celery's Redis) for a machine without Docker"
     )
     svc.add_argument("action", choices=("up", "down", "status"))
     return parser

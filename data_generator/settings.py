@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Self
+from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -132,6 +133,10 @@ class Settings(BaseSettings):
 
     local_state_dir: Path = Field(LOCAL_STATE_DIR, alias="FINTRADE_STATE_DIR")
 
+    # The Celery broker of `make airflow EXECUTOR=celery` (localdev/redis_server.py): used when
+    # it answers, else a project-local redis-server is started.
+    redis_url: str = Field("redis://127.0.0.1:6379/0", alias="FINTRADE_REDIS_URL", repr=False)
+
     # The dashboard reads the same warehouse, as its own (read-only) login when one is set.
     dashboard_host: str = Field("127.0.0.1", alias="DASHBOARD_HOST")
     dashboard_port: WholeNumber = Field(8050, alias="DASHBOARD_PORT")
@@ -169,6 +174,20 @@ class Settings(BaseSettings):
     @classmethod
     def _symbol_list(cls, value: Any) -> Any:
         return parse_symbols(value) if isinstance(value, str) else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_with_a_database(cls, value: str) -> str:
+        # The messages name the scheme and the database only, never the URL's password.
+        if not value.startswith(("redis://", "rediss://")):
+            scheme = value.split(":")[0]
+            raise ValueError(
+                f"FINTRADE_REDIS_URL must be a redis:// or rediss:// URL, got {scheme!r}"
+            )
+        database = urlsplit(value).path.strip("/")
+        if database and not database.isdigit():
+            raise ValueError(f"FINTRADE_REDIS_URL must end in a database number, got {database!r}")
+        return value
 
     @model_validator(mode="after")
     def _alpha_vantage_has_a_key(self) -> Self:

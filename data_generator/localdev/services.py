@@ -1,4 +1,4 @@
-"""`fintrade services up|down|status`: the local PostgreSQL and S3 servers together.
+"""`fintrade services up|down|status`: the local PostgreSQL and S3 servers (and Celery's Redis).
 
 Servers the user runs are never touched: only what this project started is stopped.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data_generator.localdev import postgres, seaweedfs
+from data_generator.localdev import postgres, redis_server, seaweedfs
 from data_generator.settings import Settings, load_settings
 
 
@@ -29,6 +29,9 @@ def services_down(settings: Settings) -> list[str]:
     s3_pid = seaweedfs.stop_s3(settings)
     if s3_pid is not None:
         stopped.append(f"SeaweedFS (pid {s3_pid})")
+    redis_pid = redis_server.stop_redis(settings)
+    if redis_pid is not None:
+        stopped.append(f"Redis (pid {redis_pid})")
     pg_pid = postgres.stop_postgres(settings)
     if pg_pid is not None:
         stopped.append(f"PostgreSQL (pid {pg_pid})")
@@ -39,6 +42,7 @@ def services_status(settings: Settings) -> list[ServiceStatus]:
     return [
         ServiceStatus("postgres", *postgres.postgres_status(settings)),
         ServiceStatus("s3", *seaweedfs.s3_status(settings)),
+        ServiceStatus("redis", *redis_server.redis_status(settings)),
     ]
 
 

@@ -41,6 +41,10 @@ AIRFLOW_SERVICE_COMMANDS = {
     "airflow-dag-processor": "dag-processor",
     "airflow-triggerer": "triggerer",
 }
+# The `celery` profile: the broker and the worker service, started only with --profile celery.
+CELERY_PROFILE = "celery"
+CELERY_WORKER_SERVICE = "airflow-celery-worker"
+CELERY_SERVICES = {"redis", CELERY_WORKER_SERVICE}
 ONE_SHOT_SERVICES = {"preflight", "airflow-init"}
 INFRASTRUCTURE_SERVICES = {"airflow-db", "warehouse", "s3"}
 DASHBOARD_SERVICE = "dashboard"
@@ -66,6 +70,7 @@ DOCKERFILE_ARG = re.compile(r"\$\{(?P<name>\w+)\}")
 OFFICIAL_IMAGES = {
     "POSTGRES_IMAGE": "postgres:",
     "SEAWEEDFS_IMAGE": "chrislusf/seaweedfs:",
+    "REDIS_IMAGE": "redis:",
     "AIRFLOW_BASE_IMAGE": "apache/airflow:",
     "UV_IMAGE": "ghcr.io/astral-sh/uv:",
 }
@@ -95,6 +100,13 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def celery_provider_info() -> dict[str, Any]:
+    """apache-airflow-providers-celery's own description: its config sections and options."""
+    from airflow.providers.celery.get_provider_info import get_provider_info
+
+    return get_provider_info()
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
@@ -208,7 +220,7 @@ def compose_variables(compose: dict[str, Any]) -> list[re.Match[str]]:
 
 def test_stack_has_the_airflow_services_databases_and_s3_server(services):
     expected = set(AIRFLOW_SERVICE_COMMANDS) | ONE_SHOT_SERVICES | INFRASTRUCTURE_SERVICES
-    assert set(services) == expected | {DASHBOARD_SERVICE}
+    assert set(services) == expected | {DASHBOARD_SERVICE} | CELERY_SERVICES
     for service, command in AIRFLOW_SERVICE_COMMANDS.items():
         assert services[service]["command"] == command, service
     assert "airflow db migrate" in services["airflow-init"]["command"][-1]
@@ -236,6 +248,7 @@ def test_original_init_command_finds_its_container_and_script(services):
 def test_airflow_command_lines_parse_with_the_locked_airflow_cli(services, tmp_path):
     """Every `airflow ...` the stack runs is accepted by Airflow's own argument parser."""
     command_lines = [[command] for command in AIRFLOW_SERVICE_COMMANDS.values()]
+    command_lines.append(shlex.split(services[CELERY_WORKER_SERVICE]["command"]))
     scripts = [services["airflow-init"]["command"][-1]]
     scripts += [
         service["healthcheck"]["test"][1]
@@ -279,9 +292,10 @@ def test_airflow_options_set_in_the_stack_exist_in_the_locked_airflow(services):
     spec = importlib.util.find_spec("airflow")
     assert spec is not None and spec.submodule_search_locations
     template = Path(spec.submodule_search_locations[0]) / "config_templates" / "config.yml"
+    sections = yaml.safe_load(template.read_text()) | celery_provider_info()["config"]
     known = {
         f"AIRFLOW__{section.upper()}__{option.upper()}"
-        for section, body in yaml.safe_load(template.read_text()).items()
+        for section, body in sections.items()
         for option in body["options"]
     }
     used = {
@@ -400,6 +414,64 @@ def test_no_weak_default_credentials(path):
     assert not WEAK_CREDENTIALS.search(text), WEAK_CREDENTIALS.search(text)
 
 
+# --- the celery profile ---------------------------------------------------------------------
+
+
+def test_only_the_broker_and_workers_are_in_the_celery_profile(services):
+    """`docker compose up` is the stack it was; `--profile celery` adds Redis and workers."""
+    profiled = {
+        name: service["profiles"] for name, service in services.items() if "profiles" in service
+    }
+    assert profiled == {name: [CELERY_PROFILE] for name in CELERY_SERVICES}
+    for name, service in services.items():
+        assert (
+            not set(service.get("depends_on", {})) & CELERY_SERVICES or name in CELERY_SERVICES
+        ), f"{name} would need --profile celery"
+
+
+def test_the_executor_is_a_setting_defaulting_to_local(services):
+    for name in [*AIRFLOW_SERVICE_COMMANDS, CELERY_WORKER_SERVICE]:
+        environment = services[name]["environment"]
+        assert environment["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}", name
+
+
+def test_celery_workers_reach_the_broker_and_the_result_database(services):
+    """Broker and results are the same for scheduler and every worker: the redis service, and
+    Airflow's own PostgreSQL (a database both reach, as Celery's result backend must be)."""
+    scheduler = services["airflow-scheduler"]["environment"]
+    worker = services[CELERY_WORKER_SERVICE]["environment"]
+    assert scheduler["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
+    database_url = scheduler["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    backend = scheduler["AIRFLOW__CELERY__RESULT_BACKEND"]
+    assert backend.startswith("db+postgresql://")
+    assert backend.split("://", 1)[1] == database_url.split("://", 1)[1]
+    # A worker runs tasks with the same keys as the rest of Airflow: every shared option is equal.
+    for name, value in scheduler.items():
+        assert worker.get(name) == value, name
+    assert worker["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "${CELERY_WORKER_CONCURRENCY:-2}"
+
+
+def test_celery_worker_runs_celery_worker_and_scales_with_a_setting(services):
+    worker = services[CELERY_WORKER_SERVICE]
+    assert shlex.split(worker["command"]) == ["celery", "worker"]
+    assert worker["deploy"]["replicas"] == "${CELERY_WORKERS:-1}"
+    assert "container_name" not in worker, "a fixed name would forbid --scale"
+    assert "ports" not in worker
+    health = worker["healthcheck"]["test"]
+    assert health[0] == "CMD-SHELL" and "inspect ping" in health[1]
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_redis_keeps_no_data_and_publishes_no_port(services):
+    redis = services["redis"]
+    command = redis["command"]
+    assert command[0] == "redis-server"
+    assert command[command.index("--save") + 1] == ""
+    assert command[command.index("--appendonly") + 1] == "no"
+    assert "ports" not in redis
+    assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+
+
 # --- images, health, ports, mounts ----------------------------------------------------------
 
 
@@ -476,7 +548,10 @@ def test_local_stand_ins_keep_what_the_stack_relies_on():
     assert "--uid 50000 --gid 0" in airflow and re.search(r"^USER airflow$", airflow, re.MULTILINE)
     assert 'ENTRYPOINT ["/usr/bin/dumb-init", "--", "/entrypoint"]' in airflow
     assert "VIRTUAL_ENV=/home/airflow/.local" in airflow and "--compile-bytecode" in airflow
-    for recipe in ("postgres", "seaweedfs", "airflow"):
+    redis = (LOCAL_IMAGES / "redis" / "Dockerfile").read_text()
+    assert "install -y --no-install-recommends redis-server" in redis
+    assert re.search(r"^USER redis$", redis, re.MULTILINE)
+    for recipe in ("postgres", "seaweedfs", "redis", "airflow"):
         text = (LOCAL_IMAGES / recipe / "Dockerfile").read_text()
         assert "FROM ${BASE_IMAGE}" in text, recipe
 
@@ -516,7 +591,7 @@ def test_dependencies_wait_for_health_or_completion(services):
             assert rule["condition"] == expected, f"{name} -> {dependency}"
             waits += 1
     assert waits >= 2 * len(services)
-    for service in AIRFLOW_SERVICE_COMMANDS:
+    for service in [*AIRFLOW_SERVICE_COMMANDS, CELERY_WORKER_SERVICE]:
         assert set(services[service]["depends_on"]) >= INFRASTRUCTURE_SERVICES | {"airflow-init"}
 
 

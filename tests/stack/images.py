@@ -30,7 +30,9 @@ HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 RECIPE_LABEL = "org.fintrade.recipe-hash"
 BASE_IMAGE = "fintrade-local/debian:bookworm"
 # The images docker/local-images/ can stand in for; AIRFLOW_IMAGE is the project's own build.
-REPLACEABLE = frozenset({"POSTGRES_IMAGE", "SEAWEEDFS_IMAGE", "AIRFLOW_BASE_IMAGE", "UV_IMAGE"})
+REPLACEABLE = frozenset(
+    {"POSTGRES_IMAGE", "SEAWEEDFS_IMAGE", "REDIS_IMAGE", "AIRFLOW_BASE_IMAGE", "UV_IMAGE"}
+)
 IMAGE_VARIABLE = re.compile(r"\$\{(?P<name>[A-Z_]+_IMAGE):-(?P<default>[^}]+)\}")
 # Builds without BuildKit: the legacy builder needs no frontend image from a registry.
 OFFLINE_BUILD_ENV = {"DOCKER_BUILDKIT": "0", "COMPOSE_DOCKER_CLI_BUILD": "0"}
@@ -53,8 +55,8 @@ def image_tag(image: str) -> str:
 def local_name(variable: str, official: str) -> str:
     """The project-local name of the stand-in for an official image."""
     tag = image_tag(official)
-    if variable == "POSTGRES_IMAGE":
-        tag = tag.split(".")[0]  # Debian's PostgreSQL 15, whatever its minor release
+    if variable in ("POSTGRES_IMAGE", "REDIS_IMAGE"):
+        tag = tag.split(".")[0]  # Debian's PostgreSQL 15 / Redis 7, whatever its minor release
     return f"fintrade-local/{variable.removesuffix('_IMAGE').lower().replace('_base', '')}:{tag}"
 
 
@@ -279,6 +281,10 @@ def plan_images(
     if "POSTGRES_IMAGE" in missing:
         plan.images["POSTGRES_IMAGE"] = builder.recipe(
             "postgres", local("POSTGRES_IMAGE"), {"BASE_IMAGE": base}, {}
+        )
+    if "REDIS_IMAGE" in missing:
+        plan.images["REDIS_IMAGE"] = builder.recipe(
+            "redis", local("REDIS_IMAGE"), {"BASE_IMAGE": base}, {}
         )
     if "SEAWEEDFS_IMAGE" in missing:
         version = image_tag(official["SEAWEEDFS_IMAGE"])

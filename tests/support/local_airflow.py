@@ -4,7 +4,9 @@ The scheduler, dag-processor and api-server run from the real make target, in a 
 of their own, with a throwaway Airflow home and a free port on 127.0.0.1. Task processes put
 themselves in new process groups, so stopping looks for every process that carries this
 instance's AIRFLOW_HOME in its environment, not only the group, and kills those by pid.
-`tests/integration/test_scheduler.py` uses it, and so does `scripts/bench_scheduler.py`.
+`tests/integration/test_scheduler.py` uses it, and so does `scripts/bench_scheduler.py`; with
+`Executor.CELERY` (`make airflow EXECUTOR=celery`) also `tests/integration/test_celery.py` and
+`scripts/bench_scale_scheduler.py`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,13 @@ POLL_SECONDS = 2.0
 # and on a loaded 2-core machine it has taken over 30 s. Polls retry such a reply.
 REQUEST_TIMEOUT_SECONDS = 60
 TRANSIENT = (requests.ConnectionError, requests.Timeout)
+
+
+class Executor(StrEnum):
+    """`make airflow EXECUTOR=...`: tasks in the scheduler's processes, or in Celery workers."""
+
+    LOCAL = "local"
+    CELERY = "celery"
 
 
 class AirflowError(RuntimeError):
@@ -253,10 +263,18 @@ def airflow_environ(base: Mapping[str, str]) -> dict[str, str]:
 
 @contextmanager
 def running_airflow(
-    env: Mapping[str, str], home: Path, venv: Path, *, ready_timeout_seconds: float = 600
+    env: Mapping[str, str],
+    home: Path,
+    venv: Path,
+    *,
+    executor: Executor = Executor.LOCAL,
+    celery_workers: int = 1,
+    make_variables: Mapping[str, str] | None = None,
+    ready_timeout_seconds: float = 600,
 ) -> Iterator[LocalAirflow]:
     """`make airflow` with `env` (plus `home` and a free port), ready and logged in; stopped on
-    exit whatever happened inside."""
+    exit whatever happened inside. `celery_workers` counts only with `Executor.CELERY`;
+    `make_variables` override the target's own (e.g. AIRFLOW__CORE__PARALLELISM)."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = home / "make-airflow.log"
@@ -271,6 +289,9 @@ def running_airflow(
                 f"VENV={venv}",
                 f"AIRFLOW_HOME={home}",
                 f"AIRFLOW_PORT={port}",
+                f"EXECUTOR={executor}",
+                f"CELERY_WORKERS={celery_workers}",
+                *(f"{name}={value}" for name, value in (make_variables or {}).items()),
             ],
             env=dict(env),
             stdin=subprocess.DEVNULL,

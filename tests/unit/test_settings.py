@@ -87,3 +87,28 @@ def test_the_secrets_stay_out_of_the_settings_repr() -> None:
 def test_parse_symbols_empty_means_the_whole_universe() -> None:
     assert parse_symbols(None) is None
     assert parse_symbols(" , ") is None
+
+
+def test_the_celery_broker_is_a_redis_url_with_a_database_number() -> None:
+    assert Settings().redis_url == "redis://127.0.0.1:6379/0"
+    url = "redis://:s3cret@10.0.0.5:6380/3"
+    assert load_settings({"FINTRADE_REDIS_URL": url}).redis_url == url
+    assert "s3cret" not in repr(load_settings({"FINTRADE_REDIS_URL": url}))
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            "amqp://guest:pw@host//",
+            "FINTRADE_REDIS_URL must be a redis:// or rediss:// URL, got 'amqp'",
+        ),
+        ("redis://127.0.0.1:6379/celery", "FINTRADE_REDIS_URL must end in a database number"),
+    ],
+)
+def test_a_broker_url_the_project_cannot_use_is_refused_without_its_password(
+    raw: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as refused:
+        load_settings({"FINTRADE_REDIS_URL": raw})
+    assert "pw" not in str(refused.value)

@@ -20,6 +20,7 @@ from tests.stack.stack import Service
 OFFICIAL = {
     "POSTGRES_IMAGE": "postgres:15.20",
     "SEAWEEDFS_IMAGE": "chrislusf/seaweedfs:4.48",
+    "REDIS_IMAGE": "redis:7.0.15",
     "AIRFLOW_BASE_IMAGE": "apache/airflow:3.3.2-python3.11",
     "UV_IMAGE": "ghcr.io/astral-sh/uv:0.13.9",
 }
@@ -42,6 +43,7 @@ def test_image_defaults_refuse_two_defaults_for_one_variable():
     [
         ("POSTGRES_IMAGE", "fintrade-local/postgres:15"),
         ("SEAWEEDFS_IMAGE", "fintrade-local/seaweedfs:4.48"),
+        ("REDIS_IMAGE", "fintrade-local/redis:7"),
         ("AIRFLOW_BASE_IMAGE", "fintrade-local/airflow:3.3.2-python3.11"),
         ("UV_IMAGE", "fintrade-local/uv:0.13.9"),
     ],
