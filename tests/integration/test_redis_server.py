@@ -52,7 +52,8 @@ def test_a_local_redis_starts_where_none_answers_and_its_owner_stops_it(
     assert redis_answers(url)
     started = local_redis(redis_settings)
     assert started is not None and started.owner == OWNER
-    assert redis_status(redis_settings).running
+    running, _ = redis_status(redis_settings)
+    assert running
     assert ensure_redis(redis_settings, owner=OWNER + 1) == url  # answers now: nothing new starts
     assert local_redis(redis_settings) == started
 
@@ -61,7 +62,8 @@ def test_a_local_redis_starts_where_none_answers_and_its_owner_stops_it(
     assert stop_redis(redis_settings, owner=OWNER) == started.pid
     assert not port_listening(started.port)
     assert local_redis(redis_settings) is None
-    assert not redis_status(redis_settings).running
+    running, detail = redis_status(redis_settings)
+    assert not running, detail
 
 
 def test_a_redis_that_answers_is_used_and_never_doubled(
