@@ -19,7 +19,6 @@ import argparse
 import os
 import secrets
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -40,6 +39,7 @@ from data_generator.localdev.seaweedfs import start_seaweedfs
 from data_generator.settings import load_settings
 from data_generator.storage.warehouse import create_database_if_missing, drop_database
 from tests.support.local_airflow import DAG_ID, REPO_ROOT, airflow_environ, running_airflow
+from tests.support.ports import free_port_base
 
 PROJECT_PREFIXES = ("AIRFLOW", "PG", "AWS_", "S3_", "FINTRADE_", "ALPHA_VANTAGE_")
 VENV_KINDS = {"plain": ["--frozen"], "compiled": ["--frozen", "--compile-bytecode"]}
@@ -143,19 +143,6 @@ def build_venv(path: Path, uv_args: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
-def free_port_base(width: int = 8) -> int:
-    for _ in range(50):
-        base = 20000 + secrets.randbelow(20000)
-        try:
-            for port in range(base, base + width):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free port range for SeaweedFS")
-
-
 @contextmanager
 def s3_server(folder: Path) -> Iterator[dict[str, str]]:
     base = free_port_base()
@@ -209,13 +196,13 @@ def scheduler_run(
     started = time.monotonic()
     run_env = {**env, "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}
     with running_airflow(run_env, home, venv) as airflow:
-        airflow.wait_for_dag(DAG_ID, timeout_seconds=300)
+        airflow.api.wait_for_dag(DAG_ID, timeout_seconds=300)
         figures.scheduler_ready_seconds = time.monotonic() - started
-        airflow.unpause(DAG_ID)
+        airflow.api.set_paused(DAG_ID, False)
         run_id = f"bench_{day.isoformat()}"
         triggered = time.monotonic()
-        airflow.trigger(DAG_ID, run_id, day)
-        run = airflow.wait_for_runs(DAG_ID, [run_id], timeout_seconds=1800)[run_id]
+        airflow.api.trigger(DAG_ID, run_id, day)
+        run = airflow.api.wait_for_runs(DAG_ID, [run_id], timeout_seconds=1800)[run_id]
         figures.scheduler_trigger_to_end_seconds = time.monotonic() - triggered
         if run["state"] != "success":
             figures.notes.append(f"scheduler run {run['state']}")

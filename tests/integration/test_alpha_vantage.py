@@ -286,7 +286,7 @@ def test_redact_masks_the_secret_and_any_apikey_parameter():
 
 def test_standalone_stub_serves_data_and_the_chosen_errors():
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.alpha_vantage_stub", "--port", "0", "--error-symbols", "XOM"],
+        [sys.executable, "-m", "tests.support.alpha_vantage_stub", "--port", "0", "--error-symbols", "XOM"],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -20,7 +20,8 @@ import pytest
 
 from data_generator.settings import PROJECT_ROOT, Settings
 from tests.support.alpha_vantage_stub import AlphaVantageStub, StubReply, data_body, standard_bars
-from tests.support.harness import load_day, query, scratch_warehouse, settings_environ
+from tests.support.harness import load_day, scratch_warehouse, settings_environ
+from tests.support.warehouse import query
 from tests.support.warehouse_state import stored_state
 
 DAY = date(2026, 11, 24)

@@ -14,7 +14,8 @@ from data_generator.settings import Settings
 from data_generator.steps.prices import SymbolIngestError, ingest_symbol
 from data_generator.steps.resources import prepare
 from tests.support.alpha_vantage_stub import AlphaVantageStub, StubReply, data_body, standard_bars
-from tests.support.harness import load_day, query
+from tests.support.harness import load_day
+from tests.support.warehouse import query
 
 DAY = date(2026, 11, 24)
 NEXT_DAY = date(2026, 11, 25)

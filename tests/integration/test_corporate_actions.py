@@ -22,7 +22,8 @@ from tests.support.alpha_vantage_stub import (
     dividends_body,
     splits_body,
 )
-from tests.support.harness import load_day, query, table_checksum
+from tests.support.harness import load_day
+from tests.support.warehouse import query, table_checksums
 
 DAY = date(2026, 11, 24)
 NEXT_DAY = date(2026, 11, 25)
@@ -168,11 +169,11 @@ def test_synthetic_actions_land_in_the_lake_and_raw_tables(synthetic):
 def test_rerun_of_the_day_changes_no_action_row(synthetic):
     load_day(synthetic, DAY)
     tables = ("raw.stock_splits", "raw.dividends", "raw.rejected_actions")
-    before = {table: table_checksum(synthetic, table) for table in tables}
+    before = table_checksums(synthetic, tables)
 
     report = load_day(synthetic, DAY)
 
-    assert {table: table_checksum(synthetic, table) for table in tables} == before
+    assert table_checksums(synthetic, tables) == before
     assert all(r.counts.written == 0 and not r.called_api for r in report.actions.results)
 
 
@@ -245,9 +246,9 @@ def test_vendor_correction_is_applied_and_an_older_snapshot_never_undoes_it(
 def test_replay_rebuilds_the_action_tables_from_the_lake(synthetic):
     load_day(synthetic, DAY)
     tables = ("raw.stock_splits", "raw.dividends")
-    original = {t: table_checksum(synthetic, t, exclude=("loaded_at",)) for t in tables}
+    original = table_checksums(synthetic, tables, exclude=("loaded_at",))
     query(synthetic, "delete from raw.stock_splits; delete from raw.dividends")
 
     replay(synthetic, None)
 
-    assert {t: table_checksum(synthetic, t, exclude=("loaded_at",)) for t in tables} == original
+    assert table_checksums(synthetic, tables, exclude=("loaded_at",)) == original

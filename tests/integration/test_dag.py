@@ -7,7 +7,6 @@ each task's state, and the rows in the warehouse.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -16,13 +15,14 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 from data_generator.reference.trading_calendar import is_trading_day
 from data_generator.settings import Settings
 from data_generator.steps.transform import run_dir
+from tests.support.airflow_client import cli_task_instances, task_key
 from tests.support.harness import settings_environ
+from tests.support.warehouse import query, schema_checksums
 
 pytestmark = pytest.mark.airflow
 
@@ -103,57 +103,9 @@ def failure_lines(run: subprocess.CompletedProcess[str]) -> str:
 
 def task_states(env: dict[str, str], day: date) -> dict[str, str]:
     """State per task of the run for `day`; mapped price tasks are keyed `ingest_prices[i]`."""
-    listed = subprocess.run(
-        [
-            str(AIRFLOW),
-            "tasks",
-            "states-for-dag-run",
-            DAG_ID,
-            f"{day.isoformat()}T00:00:00+00:00",
-            "--output",
-            "json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    rows = json.loads(listed.stdout[listed.stdout.index("[") :])
-    states = {}
-    for row in rows:
-        index = row.get("map_index") or ""  # "" for a task that is not mapped
-        key = f"{row['task_id']}[{index}]" if index else row["task_id"]
-        states[key] = row["state"]
-    return states
-
-
-def query(database: str, sql: str) -> list[tuple]:
-    conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=database)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-    finally:
-        conn.close()
-
-
-def table_checksums(database: str) -> dict[str, str]:
-    """md5 of every row of each raw and mart table, except the per-run log raw.ingest_runs and
-    the mart showing its last run."""
-    tables = query(
-        database,
-        "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_schema in ('raw', 'mart') "
-        "and table_name not in ('ingest_runs', 'mart_ingest_status') "
-        "order by 1",
-    )
     return {
-        table: query(
-            database,
-            f"select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {table} t",
-        )[0][0]
-        for (table,) in tables
+        task_key(row["task_id"], row["map_index"]): row["state"]
+        for row in cli_task_instances(AIRFLOW, env, DAG_ID, day)
     }
 
 
@@ -164,8 +116,8 @@ def next_trading_day(day: date) -> date:
     return day
 
 
-def mart_symbols(database: str) -> set[str]:
-    return {s for (s,) in query(database, "select symbol from mart.mart_stock_performance")}
+def mart_symbols(settings: Settings) -> set[str]:
+    return {s for (s,) in query(settings, "select symbol from mart.mart_stock_performance")}
 
 
 def test_dag_parses_with_expected_tasks_and_order(
@@ -202,40 +154,40 @@ def test_dag_parses_with_expected_tasks_and_order(
     assert all(task.retries >= 1 for task in dag.tasks)
 
 
-def test_dag_run_is_green_repeatable_and_adds_the_next_day(dag_env: dict[str, str]) -> None:
-    database = dag_env["PGDATABASE"]
-
+def test_dag_run_is_green_repeatable_and_adds_the_next_day(
+    dag_env: dict[str, str], settings: Settings
+) -> None:
     first = run_dag(dag_env, RUN_DATE)
 
     assert first.returncode == 0, failure_lines(first)
     states = task_states(dag_env, RUN_DATE)
     assert set(states.values()) == {"success"}, states
-    assert mart_symbols(database) == set(SYMBOLS)
-    before = table_checksums(database)
+    assert mart_symbols(settings) == set(SYMBOLS)
+    before = schema_checksums(settings, ("raw", "mart"))
     assert {"raw.daily_prices", "mart.mart_stock_performance"} <= before.keys()
 
     again = run_dag(dag_env, RUN_DATE)
 
     assert again.returncode == 0, failure_lines(again)
-    assert table_checksums(database) == before
+    assert schema_checksums(settings, ("raw", "mart")) == before
 
     next_day = next_trading_day(RUN_DATE)
     old_rows_sql = (
         "select count(*), md5(string_agg(p::text, '|' order by p::text)) "
         f"from raw.daily_prices p where price_date <= '{RUN_DATE}'"
     )
-    old_rows = query(database, old_rows_sql)
+    old_rows = query(settings, old_rows_sql)
 
     following = run_dag(dag_env, next_day)
 
     assert following.returncode == 0, failure_lines(following)
-    assert query(database, old_rows_sql) == old_rows
+    assert query(settings, old_rows_sql) == old_rows
     new_rows = query(
-        database,
+        settings,
         f"select symbol from raw.daily_prices where price_date > '{RUN_DATE}' order by symbol",
     )
     assert new_rows == [(symbol,) for symbol in sorted(SYMBOLS)]
-    assert query(database, "select max(latest_price_date) from mart.mart_stock_performance") == [
+    assert query(settings, "select max(latest_price_date) from mart.mart_stock_performance") == [
         (next_day,)
     ]
 
@@ -247,7 +199,7 @@ def alpha_vantage_failing_xom() -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "tests.alpha_vantage_stub",
+            "tests.support.alpha_vantage_stub",
             "--port",
             "0",
             "--error-symbols",
@@ -269,7 +221,7 @@ def alpha_vantage_failing_xom() -> Iterator[str]:
 
 
 def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
-    dag_env: dict[str, str], alpha_vantage_failing_xom: str
+    dag_env: dict[str, str], settings: Settings, alpha_vantage_failing_xom: str
 ) -> None:
     dag_env.update(
         {
@@ -281,8 +233,6 @@ def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
             "ALPHA_VANTAGE_CALLS_PER_MINUTE": "6000",
         }
     )
-    database = dag_env["PGDATABASE"]
-
     run = run_dag(dag_env, RUN_DATE)
 
     assert run.returncode != 0
@@ -292,10 +242,10 @@ def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
     assert states.pop(f"ingest_prices[{xom}]") == "failed"
     assert states.pop("check_run") == "failed"
     assert set(states.values()) == {"success"}, states
-    assert mart_symbols(database) == set(SYMBOLS) - {"XOM"}
+    assert mart_symbols(settings) == set(SYMBOLS) - {"XOM"}
     assert (
         query(
-            database,
+            settings,
             "select status from raw.ingest_runs"
             " where symbol = 'XOM' and dataset = 'prices' and status <> 'api_call'",
         )

@@ -30,7 +30,8 @@ from tests.support.browser import (
     free_port,
     load_until_charts_drawn,
 )
-from tests.support.harness import load_day, query, scratch_warehouse, settings_environ
+from tests.support.harness import load_day, scratch_warehouse, settings_environ
+from tests.support.warehouse import query
 
 pytestmark = pytest.mark.dbt
 

@@ -17,7 +17,9 @@ from data_generator.localdev.postgres_binaries import (
     find_binaries,
 )
 from data_generator.settings import PROJECT_ROOT, Settings
-from tests.support.harness import S3Server, bindable, query, run_fintrade
+from tests.support.harness import S3Server, run_fintrade
+from tests.support.ports import bindable
+from tests.support.warehouse import query
 
 EMBEDDED_MAJOR = "16"
 

@@ -20,7 +20,8 @@ from psycopg2 import sql
 from data_generator.settings import DBT_PROJECT_DIR, Settings
 from data_generator.steps import transform
 from data_generator.storage.warehouse import drop_database
-from tests.support.harness import S3Server, load_day, query, scratch_warehouse, settings_environ
+from tests.support.harness import S3Server, load_day, scratch_warehouse, settings_environ
+from tests.support.warehouse import query
 
 pytestmark = pytest.mark.dbt
 

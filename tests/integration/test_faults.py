@@ -39,14 +39,10 @@ from tests.support.alpha_vantage_stub import (
     data_body,
     standard_bars,
 )
-from tests.support.harness import (
-    S3Server,
-    free_port_base,
-    query,
-    scratch_warehouse,
-    settings_environ,
-)
+from tests.support.harness import S3Server, scratch_warehouse, settings_environ
 from tests.support.pausing_proxy import PausingProxy
+from tests.support.ports import free_port_base
+from tests.support.warehouse import query
 from tests.support.warehouse_state import StoredState, stored_state
 
 pytestmark = pytest.mark.faults
@@ -579,5 +575,5 @@ def test_every_fault_in_the_matrix_has_its_test_and_back():
 
 def test_reliability_page_is_the_rendered_matrix():
     assert fault_matrix.DOC.read_text() == fault_matrix.render(), (
-        "docs/reliability.md is stale: run .venv/bin/python -m tests.fault_matrix"
+        "docs/reliability.md is stale: run .venv/bin/python -m tests.support.fault_matrix"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from data_generator.settings import INIT_SQL
 from data_generator.storage.warehouse import apply_schema, connect
-from tests.support.harness import query
+from tests.support.warehouse import query
 
 RAW_TABLES = {
     "stocks",

@@ -23,7 +23,8 @@ from data_generator.sources.prices import parse_daily_reply
 from data_generator.sources.synthetic_prices import SyntheticPriceSource
 from data_generator.storage.warehouse import apply_schema, connect
 from tests.integration.test_dag import DAG_ID, DAGS_FOLDER, OWNED_PREFIXES
-from tests.support.harness import load_day, query, run_fintrade
+from tests.support.harness import load_day, run_fintrade
+from tests.support.warehouse import query
 
 HEADER = "symbol,company_name,sector,exchange,currency\n"
 DAY = date(2026, 11, 25)

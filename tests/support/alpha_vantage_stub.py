@@ -7,7 +7,7 @@ recorded so a test can count the calls the client made. Corporate actions defaul
 
 Run standalone for tests that start other processes (the Airflow DAG test):
 
-    python -m tests.alpha_vantage_stub --port 0 --error-symbols XOM
+    python -m tests.support.alpha_vantage_stub --port 0 --error-symbols XOM
 
 It prints `listening on http://127.0.0.1:PORT/query` once it accepts connections, answers every
 symbol with a deterministic series of the last 30 weekdays, except the `--error-symbols`, which

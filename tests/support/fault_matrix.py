@@ -4,7 +4,7 @@
 that this list and its tests match one to one and that `docs/reliability.md` holds the table
 rendered from it, so the published page cannot drift from what is tested. Regenerate the page with
 
-    .venv/bin/python -m tests.fault_matrix
+    .venv/bin/python -m tests.support.fault_matrix
 """
 
 from __future__ import annotations

@@ -1,11 +1,10 @@
-"""What the integration tests share besides fixtures: scratch warehouses, the CLI as a user
-runs it, queries, and the one table checksum every idempotence check compares."""
+"""What the integration tests share besides fixtures: scratch warehouses, a day loaded
+in-process, and the CLI as a user runs it (queries and checksums: tests/support/warehouse.py)."""
 
 from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,9 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import psycopg2
-
-from data_generator.localdev import processes
 from data_generator.reference.universe import select_stocks
 from data_generator.settings import PROJECT_ROOT, Settings
 from data_generator.steps.day import IngestReport, ingest_day
@@ -40,27 +36,6 @@ class S3Server:
     endpoint_url: str
     access_key: str
     secret_key: str
-
-
-def free_port_base(width: int = 8) -> int:
-    """A base port with `width` free ports above it (weed mini opens several)."""
-    for _ in range(50):
-        base = 20000 + secrets.randbelow(20000)
-        ports = range(base, base + width)
-        if not any(processes.port_open("127.0.0.1", p) for p in ports) and all(
-            bindable(p) for p in ports
-        ):
-            return base
-    raise RuntimeError("no free port range for SeaweedFS")
-
-
-def bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @contextmanager
@@ -132,44 +107,3 @@ def run_fintrade(settings: Settings, *args: str) -> subprocess.CompletedProcess[
         text=True,
         timeout=600,
     )
-
-
-def query(settings: Settings, statement: str, params: tuple = ()) -> list[tuple]:
-    conn = psycopg2.connect(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        user=settings.pg_user,
-        password=settings.pg_password,
-        dbname=settings.pg_database,
-    )
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(statement, params or None)
-            return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
-
-
-def table_checksum(settings: Settings, table: str, exclude: tuple[str, ...] = ()) -> str:
-    """md5 over a table's rows in key order: equal checksums mean equal contents."""
-    schema, name = table.split(".")
-    columns = [
-        row[0]
-        for row in query(
-            settings,
-            "select column_name from information_schema.columns "
-            "where table_schema = %s and table_name = %s order by ordinal_position",
-            (schema, name),
-        )
-        if row[0] not in exclude
-    ]
-    column_list = ", ".join(columns)
-    row = query(
-        settings,
-        f"select md5(coalesce(string_agg(r::text, '|' order by r::text), '')) "
-        f"from (select {column_list} from {table}) as r",
-    )
-    return row[0][0]
-
-
-# --- end PostgreSQL and S3 ------------------------------------------------------------------

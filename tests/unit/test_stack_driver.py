@@ -14,8 +14,10 @@ import pytest
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
-from tests.stack import images, plan, stack, warehouse
+from tests.stack import images, plan, stack
 from tests.stack.stack import Service
+from tests.support.ports import RESERVED_PORTS, free_port
+from tests.support.warehouse import Checksum, changed_tables
 
 OFFICIAL = {
     "POSTGRES_IMAGE": "postgres:15.20",
@@ -108,8 +110,8 @@ def test_generated_settings_are_fresh_usable_secrets(tmp_path):
 
 
 def test_free_port_is_never_one_other_work_uses():
-    ports = {stack.free_port() for _ in range(20)}
-    assert not ports & stack.RESERVED_PORTS
+    ports = {free_port() for _ in range(20)}
+    assert not ports & RESERVED_PORTS
     assert all(1024 <= port <= 65535 for port in ports)
 
 
@@ -135,10 +137,18 @@ def test_not_ready_until_every_service_is_healthy_and_one_shots_exited_zero():
 
 
 def test_changed_tables_names_every_difference():
-    before = {"raw.trades": (10, "a"), "mart.x": (3, "b"), "mart.gone": (1, "c")}
-    after = {"raw.trades": (10, "a"), "mart.x": (3, "changed"), "mart.new": (2, "d")}
-    assert warehouse.changed_tables(before, dict(before)) == []
-    assert warehouse.changed_tables(before, after) == [
+    before = {
+        "raw.trades": Checksum(10, "a"),
+        "mart.x": Checksum(3, "b"),
+        "mart.gone": Checksum(1, "c"),
+    }
+    after = {
+        "raw.trades": Checksum(10, "a"),
+        "mart.x": Checksum(3, "changed"),
+        "mart.new": Checksum(2, "d"),
+    }
+    assert changed_tables(before, dict(before)) == []
+    assert changed_tables(before, after) == [
         "mart.gone: 1 -> 0 rows",
         "mart.new: 0 -> 2 rows",
         "mart.x: 3 -> 3 rows",
