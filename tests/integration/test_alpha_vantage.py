@@ -18,7 +18,6 @@ from data_generator.sources.alpha_vantage import (
     DailyLimitError,
     InvalidApiKeyError,
     SymbolFetchError,
-    redact,
 )
 from tests.support.alpha_vantage_stub import (
     AlphaVantageStub,
@@ -276,17 +275,17 @@ def test_calls_are_paced_across_symbols(alpha_vantage_stub: AlphaVantageStub):
     assert all(gap >= interval * 0.9 for gap in gaps), gaps
 
 
-def test_redact_masks_the_secret_and_any_apikey_parameter():
-    text = f"GET /query?symbol=IBM&apikey={API_KEY}&datatype=json detected {API_KEY}"
-
-    assert redact(text, API_KEY) == "GET /query?symbol=IBM&apikey=***&datatype=json detected ***"
-    assert redact("url?apikey=other&x=1", None) == "url?apikey=***&x=1"
-    assert redact("nothing secret", None) == "nothing secret"
-
-
 def test_standalone_stub_serves_data_and_the_chosen_errors():
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.alpha_vantage_stub", "--port", "0", "--error-symbols", "XOM"],
+        [
+            sys.executable,
+            "-m",
+            "tests.support.alpha_vantage_stub",
+            "--port",
+            "0",
+            "--error-symbols",
+            "XOM",
+        ],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         text=True,

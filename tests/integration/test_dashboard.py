@@ -27,10 +27,10 @@ from tests.support.browser import (
     chromium_paths,
     console_errors,
     dashboard_server,
-    free_port,
     load_until_charts_drawn,
 )
 from tests.support.harness import load_day, scratch_warehouse, settings_environ
+from tests.support.ports import free_port
 from tests.support.warehouse import query
 
 pytestmark = pytest.mark.dbt

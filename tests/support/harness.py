@@ -7,7 +7,7 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -97,11 +97,14 @@ def settings_environ(settings: Settings) -> dict[str, str]:
     return env
 
 
-def run_fintrade(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    """The real console command in a child process, as a user runs it."""
+def run_fintrade(
+    settings: Settings, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real console command in a child process, as a user runs it; `env` adds to (or
+    overrides) what `settings` set."""
     return subprocess.run(
         [sys.executable, "-m", "data_generator.cli", *args],
-        env=settings_environ(settings),
+        env=settings_environ(settings) | dict(env or {}),
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
