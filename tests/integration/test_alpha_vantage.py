@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from itertools import pairwise
 
 import pytest
 
-from data_generator.settings import PROJECT_ROOT, Settings
+from data_generator.settings import Settings
 from data_generator.sources.alpha_vantage import (
     AlphaVantageClient,
     CallBudgetSpentError,
@@ -32,6 +30,7 @@ from tests.support.alpha_vantage_stub import (
     per_minute_note_body,
     premium_body,
     splits_body,
+    standalone_stub,
 )
 
 API_KEY = "AVTESTKEY7Q4Z9X"
@@ -276,27 +275,11 @@ def test_calls_are_paced_across_symbols(alpha_vantage_stub: AlphaVantageStub):
 
 
 def test_standalone_stub_serves_data_and_the_chosen_errors():
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.support.alpha_vantage_stub",
-            "--port",
-            "0",
-            "--error-symbols",
-            "XOM",
-        ],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        base_url = server.stdout.readline().strip().removeprefix("listening on ")
+    with standalone_stub(error_symbols=["XOM"]) as server:
         client = AlphaVantageClient(
             Settings(
                 alpha_vantage_api_key=API_KEY,
-                alpha_vantage_base_url=base_url,
+                alpha_vantage_base_url=server.base_url,
                 alpha_vantage_calls_per_minute=60_000,
             )
         )
@@ -304,12 +287,9 @@ def test_standalone_stub_serves_data_and_the_chosen_errors():
         body = client.fetch_daily("AAPL")
         with pytest.raises(SymbolFetchError, match="XOM"):
             client.fetch_daily("XOM")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
     assert body.count(b'"4. close"') == 30
-    assert server.returncode == 0
+    assert server.process.returncode == 0
 
 
 def test_corporate_actions_get_the_same_reply_handling(alpha_vantage_stub: AlphaVantageStub):

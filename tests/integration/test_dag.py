@@ -21,6 +21,7 @@ from data_generator.reference.trading_calendar import is_trading_day
 from data_generator.settings import Settings
 from data_generator.steps.transform import run_dir
 from tests.support.airflow_client import cli_task_instances, task_key
+from tests.support.alpha_vantage_stub import standalone_stub
 from tests.support.harness import settings_environ
 from tests.support.warehouse import query, schema_checksums
 
@@ -195,29 +196,8 @@ def test_dag_run_is_green_repeatable_and_adds_the_next_day(
 @pytest.fixture
 def alpha_vantage_failing_xom() -> Iterator[str]:
     """The project's Alpha Vantage stand-in as its own process, 'Error Message' for XOM."""
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.support.alpha_vantage_stub",
-            "--port",
-            "0",
-            "--error-symbols",
-            "XOM",
-            "--series-end",
-            RUN_DATE.isoformat(),
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        first_line = server.stdout.readline()
-        assert first_line.startswith("listening on "), first_line
-        yield first_line.removeprefix("listening on ").strip()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with standalone_stub(error_symbols=["XOM"], series_end=RUN_DATE) as server:
+        yield server.base_url
 
 
 def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(

@@ -19,18 +19,23 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import subprocess
+import sys
 import threading
 import time
 import zlib
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import FrameType
 from urllib.parse import parse_qs, urlsplit
 
+REPO_ROOT = Path(__file__).resolve().parents[2]  # where `python -m tests.support...` runs
 QUERY_PATH = "/query"
 DAILY_FUNCTION = "TIME_SERIES_DAILY"
 ACTION_FUNCTIONS = ("SPLITS", "DIVIDENDS")
@@ -417,6 +422,35 @@ def main(argv: list[str] | None = None) -> None:
     with AlphaVantageStub(args.port, error_symbols, args.series_end) as stub:
         print(f"listening on {stub.base_url}", flush=True)
         stop_requested.wait()
+
+
+@dataclass
+class StandaloneStub:
+    base_url: str
+    process: subprocess.Popen[str]
+
+
+@contextmanager
+def standalone_stub(
+    error_symbols: Iterable[str] = (), series_end: date | None = None
+) -> Iterator[StandaloneStub]:
+    """The stand-in as its own process, as `python -m` runs it above, for tests whose client is
+    another process; yielded once it listens, stopped by SIGTERM afterwards (its exit code is
+    then on `process`)."""
+    command = [sys.executable, "-m", __name__, "--port", "0"]
+    command += ["--error-symbols", ",".join(error_symbols)]
+    if series_end is not None:
+        command += ["--series-end", series_end.isoformat()]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        if not first_line.startswith("listening on "):
+            raise RuntimeError(f"the standalone stub did not start: {first_line!r}")
+        yield StandaloneStub(first_line.removeprefix("listening on ").strip(), process)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 if __name__ == "__main__":
