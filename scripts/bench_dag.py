@@ -26,12 +26,11 @@ from data_generator.localdev.processes import stop_pid
 from data_generator.localdev.seaweedfs import start_seaweedfs
 from data_generator.settings import load_settings
 from data_generator.storage.warehouse import create_database_if_missing, drop_database
-from tests.support.airflow_client import cli_task_instances
+from tests.support.airflow_client import DAG_ID, cli_task_instances, dags_test_environ
 from tests.support.ports import free_port_base
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW = Path(sys.executable).parent / "airflow"
-DAG_ID = "fintrade_pipeline"
 
 
 def _task_durations(env: dict[str, str], day: date) -> dict[str, float]:
@@ -59,17 +58,14 @@ def main() -> None:
     s3_port = free_port_base()
     with tempfile.TemporaryDirectory(prefix="fintrade-bench-dag-") as tmp:
         home = Path(tmp) / "airflow"
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("AIRFLOW", "AWS_", "S3_", "FINTRADE_", "ALPHA_VANTAGE_"))
-        }
+        project = ("AWS_", "S3_", "FINTRADE_", "ALPHA_VANTAGE_")
+        env = dags_test_environ(
+            {k: v for k, v in os.environ.items() if not k.startswith(project)},
+            home,
+            AIRFLOW.parent,
+        )
         env.update(
             {
-                "AIRFLOW_HOME": str(home),
-                "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "airflow" / "dags"),
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "PATH": f"{AIRFLOW.parent}{os.pathsep}{env.get('PATH', '')}",
                 "PGDATABASE": database,
                 "S3_BUCKET": "fintrade-bench",
                 "AWS_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}",

@@ -38,7 +38,8 @@ from data_generator.localdev.processes import stop_pid
 from data_generator.localdev.seaweedfs import start_seaweedfs
 from data_generator.settings import load_settings
 from data_generator.storage.warehouse import create_database_if_missing, drop_database
-from tests.support.local_airflow import DAG_ID, REPO_ROOT, airflow_environ, running_airflow
+from tests.support.airflow_client import DAG_ID, dags_test_environ
+from tests.support.local_airflow import REPO_ROOT, airflow_environ, running_airflow
 from tests.support.ports import free_port_base
 
 PROJECT_PREFIXES = ("AIRFLOW", "PG", "AWS_", "S3_", "FINTRADE_", "ALPHA_VANTAGE_")
@@ -177,13 +178,7 @@ def fresh_warehouse(base_env: dict[str, str], state_dir: Path) -> Iterator[dict[
 
 
 def dags_test(venv: Path, env: dict[str, str], home: Path, day: date) -> tuple[float, RunTimes]:
-    airflow_env = {
-        **env,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "airflow" / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}",
-    }
+    airflow_env = dags_test_environ(env, home, venv / "bin")
     airflow = str(venv / "bin" / "airflow")
     timed([airflow, "db", "migrate"], airflow_env)
     seconds = timed([airflow, "dags", "test", DAG_ID, day.isoformat()], airflow_env)

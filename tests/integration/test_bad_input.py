@@ -17,7 +17,7 @@ import pytest
 
 from data_generator.settings import Settings
 from tests.support.alpha_vantage_stub import AlphaVantageStub, StubReply, data_body, standard_bars
-from tests.support.harness import load_day, run_fintrade, scratch_warehouse
+from tests.support.harness import load_day, run_fintrade, scratch_warehouse, vendor_settings
 from tests.support.warehouse import query
 from tests.support.warehouse_state import stored_state
 
@@ -150,12 +150,8 @@ def loaded(base_settings, s3_server, stub, tmp_path_factory) -> Iterator[Setting
     """A warehouse holding DAY for two symbols from the vendor (the local stand-in)."""
     state = tmp_path_factory.mktemp("state")
     with scratch_warehouse(base_settings, s3_server, state) as scratch:
-        settings = scratch.with_overrides(
-            symbols=SYMBOLS,
-            history_days=30,
-            price_source="alphavantage",
-            alpha_vantage_api_key="bad-input-test-key",
-            alpha_vantage_base_url=stub.base_url,
+        settings = vendor_settings(
+            scratch, stub, "bad-input-test-key", symbols=SYMBOLS, history_days=30
         )
         load_day(settings, DAY)
         yield settings
@@ -245,11 +241,7 @@ def test_dates_out_of_order_load_as_if_sorted(loaded, stub, base_settings, s3_se
         "from raw.daily_prices where symbol = 'AAPL' and price_date >= %s order by price_date"
     )
     with scratch_warehouse(base_settings, s3_server, tmp_path / "state") as other:
-        fresh = other.with_overrides(
-            price_source="alphavantage",
-            alpha_vantage_api_key="bad-input-test-key",
-            alpha_vantage_base_url=stub.base_url,
-        )
+        fresh = vendor_settings(other, stub, "bad-input-test-key")
         assert run_fintrade(fresh, *NEXT).returncode == 0
         expected = query(fresh, prices, (days[0][0],))
     assert len(expected) == len(days)

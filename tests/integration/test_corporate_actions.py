@@ -17,7 +17,7 @@ from tests.support.alpha_vantage_stub import (
     dividends_body,
     splits_body,
 )
-from tests.support.harness import load_day
+from tests.support.harness import load_day, vendor_settings
 from tests.support.warehouse import query, table_checksums
 
 DAY = date(2026, 11, 24)
@@ -81,12 +81,7 @@ def test_rerun_of_the_day_changes_no_action_row(synthetic):
 
 @pytest.fixture
 def live(settings: Settings, alpha_vantage_stub: AlphaVantageStub) -> Settings:
-    return settings.with_overrides(
-        price_source="alphavantage",
-        alpha_vantage_api_key=API_KEY,
-        alpha_vantage_base_url=alpha_vantage_stub.base_url,
-        symbols=("AAPL",),
-    )
+    return vendor_settings(settings, alpha_vantage_stub, API_KEY, symbols=("AAPL",))
 
 
 def serve_actions(stub: AlphaVantageStub, splits: bytes, dividends: bytes) -> None:

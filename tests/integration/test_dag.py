@@ -20,7 +20,13 @@ import pytest
 from data_generator.reference.trading_calendar import is_trading_day
 from data_generator.settings import Settings
 from data_generator.steps.transform import run_dir
-from tests.support.airflow_client import cli_task_instances, task_key
+from tests.support.airflow_client import (
+    DAG_ID,
+    DAGS_FOLDER,
+    cli_task_instances,
+    dags_test_environ,
+    task_key,
+)
 from tests.support.alpha_vantage_stub import standalone_stub
 from tests.support.harness import settings_environ
 from tests.support.warehouse import query, schema_checksums
@@ -28,9 +34,7 @@ from tests.support.warehouse import query, schema_checksums
 pytestmark = pytest.mark.airflow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DAGS_FOLDER = REPO_ROOT / "airflow" / "dags"
 AIRFLOW = Path(sys.executable).parent / "airflow"
-DAG_ID = "fintrade_pipeline"
 RUN_DATE = date(2026, 1, 5)  # a Monday and an NYSE trading day
 SYMBOLS = ("AAPL", "MSFT", "XOM")
 DAG_RUN_TIMEOUT_SECONDS = 900
@@ -58,18 +62,8 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _airflow_environ(home: Path, base: dict[str, str]) -> dict[str, str]:
-    """`base` with Airflow's own variables replaced by this home's; `PATH` finds the venv's dbt."""
-    env = {k: v for k, v in base.items() if not k.startswith("AIRFLOW")}
-    env.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__PARALLELISM": "2",
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{base.get('PATH', '')}",
-        }
-    )
-    return env
+    """`base` with this home's Airflow, two tasks at a time."""
+    return dags_test_environ(base, home, AIRFLOW.parent) | {"AIRFLOW__CORE__PARALLELISM": "2"}
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tests.support.alpha_vantage_stub import (
     splits_body,
     standard_bars,
 )
-from tests.support.harness import load_day, scratch_warehouse
+from tests.support.harness import load_day, scratch_warehouse, vendor_settings
 from tests.support.warehouse import query, table_checksum, table_checksums
 
 pytestmark = pytest.mark.dbt
@@ -99,10 +99,10 @@ def restated_warehouse(base_settings, s3_server, tmp_path_factory) -> Iterator[d
         AlphaVantageStub() as stub,
         scratch_warehouse(base_settings, s3_server, tmp_path_factory.mktemp("state")) as scratch,
     ):
-        settings = scratch.with_overrides(
-            price_source="alphavantage",
-            alpha_vantage_api_key="dbt-test-key",
-            alpha_vantage_base_url=stub.base_url,
+        settings = vendor_settings(
+            scratch,
+            stub,
+            "dbt-test-key",
             alpha_vantage_daily_budget=100,  # two days of 15 symbols on one UTC day
         )
         symbols = [stock.symbol for stock in load_universe()]
@@ -336,12 +336,7 @@ def late_split_warehouse(base_settings, s3_server, tmp_path_factory) -> Iterator
         AlphaVantageStub() as stub,
         scratch_warehouse(base_settings, s3_server, tmp_path_factory.mktemp("state")) as scratch,
     ):
-        settings = scratch.with_overrides(
-            price_source="alphavantage",
-            alpha_vantage_api_key="dbt-test-key",
-            alpha_vantage_base_url=stub.base_url,
-            symbols=(LATE_SPLIT_SYMBOL,),
-        )
+        settings = vendor_settings(scratch, stub, "dbt-test-key", symbols=(LATE_SPLIT_SYMBOL,))
         split_day = sorted(standard_bars(LATE_SPLIT_SYMBOL, DAY, count=60))[
             -LATE_SPLIT_SESSIONS_BACK
         ]

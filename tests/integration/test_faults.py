@@ -40,7 +40,13 @@ from tests.support.alpha_vantage_stub import (
     data_body,
     standard_bars,
 )
-from tests.support.harness import S3Server, run_fintrade, scratch_warehouse, settings_environ
+from tests.support.harness import (
+    S3Server,
+    run_fintrade,
+    scratch_warehouse,
+    settings_environ,
+    vendor_settings,
+)
 from tests.support.pausing_proxy import PausingProxy
 from tests.support.ports import free_port_base
 from tests.support.warehouse import connect, query
@@ -66,12 +72,12 @@ def stub() -> Iterator[AlphaVantageStub]:
 
 def vendor(settings: Settings, stub: AlphaVantageStub) -> Settings:
     """Two symbols from the Alpha Vantage stand-in, fast retries and a short timeout."""
-    return settings.with_overrides(
+    return vendor_settings(
+        settings,
+        stub,
+        "fault-test-key",
         symbols=SYMBOLS,
         history_days=30,
-        price_source="alphavantage",
-        alpha_vantage_api_key="fault-test-key",
-        alpha_vantage_base_url=stub.base_url,
         alpha_vantage_timeout_seconds=1.0,
     )
 

@@ -19,7 +19,7 @@ from tests.support.alpha_vantage_stub import (
     error_message_body,
     standard_bars,
 )
-from tests.support.harness import run_fintrade
+from tests.support.harness import run_fintrade, vendor_settings
 from tests.support.warehouse import query, table_checksum, table_checksums
 
 API_KEY = "SECRETKEY9TEST42"
@@ -31,12 +31,7 @@ SYMBOLS = ("AAPL", "MSFT", "JPM")
 @pytest.fixture
 def live(settings: Settings, alpha_vantage_stub: AlphaVantageStub) -> Settings:
     """Settings for the Alpha Vantage path, pointed at the local stand-in."""
-    return settings.with_overrides(
-        price_source="alphavantage",
-        alpha_vantage_api_key=API_KEY,
-        alpha_vantage_base_url=alpha_vantage_stub.base_url,
-        symbols=SYMBOLS,
-    )
+    return vendor_settings(settings, alpha_vantage_stub, API_KEY, symbols=SYMBOLS)
 
 
 def serve(stub: AlphaVantageStub, symbol: str, bars: dict) -> None:

@@ -24,9 +24,9 @@ import pytest
 from data_generator.localdev.processes import port_open
 from data_generator.settings import Settings
 from data_generator.steps.transform import run_dir
-from tests.support.airflow_client import parse_time
+from tests.support.airflow_client import DAG_ID, parse_time
 from tests.support.harness import settings_environ
-from tests.support.local_airflow import DAG_ID, airflow_environ, running_airflow
+from tests.support.local_airflow import airflow_environ, running_airflow
 from tests.support.warehouse import query
 
 pytestmark = pytest.mark.airflow

@@ -15,7 +15,8 @@ from data_generator.reference.universe import (
 )
 from data_generator.sources.synthetic_prices import SyntheticPriceSource
 from data_generator.storage.warehouse import apply_schema, connect
-from tests.integration.test_dag import DAG_ID, DAGS_FOLDER, OWNED_PREFIXES
+from tests.integration.test_dag import OWNED_PREFIXES
+from tests.support.airflow_client import DAG_ID, DAGS_FOLDER
 from tests.support.harness import load_day, run_fintrade
 from tests.support.universe_file import AMD, write_universe
 from tests.support.warehouse import query

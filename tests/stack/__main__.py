@@ -26,13 +26,12 @@ from tests.stack.stack import (
     generated_settings,
     write_env_file,
 )
-from tests.support.airflow_client import AirflowApi, AirflowError, run_seconds, task_timings
+from tests.support.airflow_client import DAG_ID, AirflowApi, AirflowError, run_seconds, task_timings
 from tests.support.ports import free_port
 from tests.support.warehouse import Checksum, changed_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = ROOT / ".local" / "stack-test"
-DAG_ID = "fintrade_pipeline"
 SCHEDULER_CONTAINER = "fintrade_airflow_scheduler"
 INIT_COMMAND = ["python", "/opt/airflow/data_generator/generate_data.py", "--init"]
 LONG_RUNNING = {

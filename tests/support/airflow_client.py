@@ -8,6 +8,7 @@ One client serves `make airflow` (tests/support/local_airflow.py), the Compose s
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +20,8 @@ from typing import Any
 
 import requests
 
+DAG_ID = "fintrade_pipeline"
+DAGS_FOLDER = Path(__file__).resolve().parents[2] / "airflow" / "dags"
 FINISHED_RUN_STATES = frozenset({"success", "failed"})
 HEALTHY_COMPONENTS = ("metadatabase", "scheduler", "dag_processor")
 # One reply may be slow: the api-server also serves every task's Execution API calls, on SQLite,
@@ -198,6 +201,22 @@ def parse_time(value: str) -> datetime:
 def run_seconds(run: Mapping[str, Any]) -> float:
     """Wall time of a finished DAG run, from its start to its end."""
     return (parse_time(run["end_date"]) - parse_time(run["start_date"])).total_seconds()
+
+
+def dags_test_environ(base: Mapping[str, str], home: Path, bin_dir: Path) -> dict[str, str]:
+    """The environment of `airflow dags test`: `base` with Airflow's own variables replaced by
+    `home` (its SQLite metadata) and the project's DAGs, and `bin_dir` first on PATH so tasks
+    find that venv's dbt."""
+    env = {key: value for key, value in base.items() if not key.startswith("AIRFLOW")}
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "PATH": f"{bin_dir}{os.pathsep}{base.get('PATH', '')}",
+        }
+    )
+    return env
 
 
 def cli_task_instances(

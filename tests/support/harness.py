@@ -12,12 +12,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from data_generator.reference.universe import select_stocks
 from data_generator.settings import PROJECT_ROOT, Settings
 from data_generator.steps.day import IngestReport, ingest_day
 from data_generator.steps.resources import open_resources
 from data_generator.storage.warehouse import create_database_if_missing, drop_database
+from tests.support.alpha_vantage_stub import AlphaVantageStub
 
 
 @contextmanager
@@ -109,4 +111,16 @@ def run_fintrade(
         capture_output=True,
         text=True,
         timeout=600,
+    )
+
+
+def vendor_settings(
+    settings: Settings, stub: AlphaVantageStub, api_key: str, **overrides: Any
+) -> Settings:
+    """`settings` on the Alpha Vantage path, pointed at the local stand-in, plus `overrides`."""
+    return settings.with_overrides(
+        price_source="alphavantage",
+        alpha_vantage_api_key=api_key,
+        alpha_vantage_base_url=stub.base_url,
+        **overrides,
     )

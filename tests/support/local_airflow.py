@@ -23,7 +23,6 @@ from tests.support.airflow_client import AirflowApi, AirflowError
 from tests.support.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DAG_ID = "fintrade_pipeline"
 ADMIN_USER = "admin"
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 # Make's own variables: a `make test` parent's flags (jobserver, command-line overrides) must
