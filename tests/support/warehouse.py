@@ -88,8 +88,9 @@ def table_checksums(
                     sql.Identifier(name),
                 )
             )
-            rows, digest = cursor.fetchone()
-            checksums[table] = Checksum(rows, digest)
+            row = cursor.fetchone()
+            assert row is not None  # an aggregate without group by has exactly one row
+            checksums[table] = Checksum(*row)
     return checksums
 
 
