@@ -26,10 +26,15 @@ from data_generator.localdev.processes import stop_pid
 from data_generator.localdev.seaweedfs import start_seaweedfs
 from data_generator.settings import load_settings
 from data_generator.storage.warehouse import create_database_if_missing, drop_database
-from tests.support.airflow_client import DAG_ID, cli_task_instances, dags_test_environ
+from tests.support.airflow_client import (
+    DAG_ID,
+    cli_task_instances,
+    dags_test,
+    dags_test_environ,
+    error_lines,
+)
 from tests.support.ports import free_port_base
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW = Path(sys.executable).parent / "airflow"
 
 
@@ -84,18 +89,12 @@ def main() -> None:
             create_database_if_missing(warehouse)
             for run in range(1, args.runs + 1):
                 started = time.monotonic()
-                result = subprocess.run(
-                    [str(AIRFLOW), "dags", "test", DAG_ID, args.date.isoformat()],
-                    env=env,
-                    cwd=REPO_ROOT,
-                    capture_output=True,
-                    text=True,
-                )
+                result = dags_test(AIRFLOW, env, args.date)
                 wall = time.monotonic() - started
                 durations = _task_durations(env, args.date)
                 print(f"run {run}: exit {result.returncode}, {wall:.1f} s wall")
                 if result.returncode != 0:
-                    print("\n".join(line for line in result.stdout.splitlines() if "Error" in line))
+                    print(error_lines(result))
                 for task_id, seconds in sorted(durations.items(), key=lambda kv: -kv[1]):
                     print(f"  {task_id:32} {seconds:6.1f} s")
                 print(

@@ -24,7 +24,9 @@ from tests.support.airflow_client import (
     DAG_ID,
     DAGS_FOLDER,
     cli_task_instances,
+    dags_test,
     dags_test_environ,
+    error_lines,
     task_key,
 )
 from tests.support.alpha_vantage_stub import standalone_stub
@@ -33,7 +35,6 @@ from tests.support.warehouse import query, schema_checksums
 
 pytestmark = pytest.mark.airflow
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = Path(sys.executable).parent / "airflow"
 RUN_DATE = date(2026, 1, 5)  # a Monday and an NYSE trading day
 SYMBOLS = ("AAPL", "MSFT", "XOM")
@@ -79,21 +80,7 @@ def dag_env(airflow_home: Path, settings: Settings) -> Iterator[dict[str, str]]:
 
 
 def run_dag(env: dict[str, str], day: date) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(AIRFLOW), "dags", "test", DAG_ID, day.isoformat()],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=DAG_RUN_TIMEOUT_SECONDS,
-    )
-
-
-def failure_lines(run: subprocess.CompletedProcess[str]) -> str:
-    """The lines of a DAG run's output that say why a task failed, for assertion messages."""
-    return "\n".join(line for line in (run.stdout + run.stderr).splitlines() if "Error" in line)[
-        -4000:
-    ]
+    return dags_test(AIRFLOW, env, day, DAG_RUN_TIMEOUT_SECONDS)
 
 
 def task_states(env: dict[str, str], day: date) -> dict[str, str]:
@@ -154,7 +141,7 @@ def test_dag_run_is_green_repeatable_and_adds_the_next_day(
 ) -> None:
     first = run_dag(dag_env, RUN_DATE)
 
-    assert first.returncode == 0, failure_lines(first)
+    assert first.returncode == 0, error_lines(first)
     states = task_states(dag_env, RUN_DATE)
     assert set(states.values()) == {"success"}, states
     assert mart_symbols(settings) == set(SYMBOLS)
@@ -163,7 +150,7 @@ def test_dag_run_is_green_repeatable_and_adds_the_next_day(
 
     again = run_dag(dag_env, RUN_DATE)
 
-    assert again.returncode == 0, failure_lines(again)
+    assert again.returncode == 0, error_lines(again)
     assert schema_checksums(settings, ("raw", "mart")) == before
 
     next_day = next_trading_day(RUN_DATE)
@@ -175,7 +162,7 @@ def test_dag_run_is_green_repeatable_and_adds_the_next_day(
 
     following = run_dag(dag_env, next_day)
 
-    assert following.returncode == 0, failure_lines(following)
+    assert following.returncode == 0, error_lines(following)
     assert query(settings, old_rows_sql) == old_rows
     new_rows = query(
         settings,

@@ -21,7 +21,8 @@ from typing import Any
 import requests
 
 DAG_ID = "fintrade_pipeline"
-DAGS_FOLDER = Path(__file__).resolve().parents[2] / "airflow" / "dags"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DAGS_FOLDER = REPO_ROOT / "airflow" / "dags"
 FINISHED_RUN_STATES = frozenset({"success", "failed"})
 HEALTHY_COMPONENTS = ("metadatabase", "scheduler", "dag_processor")
 # One reply may be slow: the api-server also serves every task's Execution API calls, on SQLite,
@@ -217,6 +218,27 @@ def dags_test_environ(base: Mapping[str, str], home: Path, bin_dir: Path) -> dic
         }
     )
     return env
+
+
+def dags_test(
+    airflow: Path, env: Mapping[str, str], logical_date: date, timeout_seconds: float | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`airflow dags test` of the project's DAG for one logical date, every task in-process."""
+    return subprocess.run(
+        [str(airflow), "dags", "test", DAG_ID, logical_date.isoformat()],
+        env=dict(env),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout_seconds,
+    )
+
+
+def error_lines(run: subprocess.CompletedProcess[str], limit: int = 4000) -> str:
+    """The lines of a DAG run's output that say why a task failed (the last `limit` characters)."""
+    return "\n".join(line for line in (run.stdout + run.stderr).splitlines() if "Error" in line)[
+        -limit:
+    ]
 
 
 def cli_task_instances(

@@ -8,7 +8,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,7 +18,12 @@ from data_generator.reference.universe import select_stocks
 from data_generator.settings import PROJECT_ROOT, Settings
 from data_generator.steps.day import IngestReport, ingest_day
 from data_generator.steps.resources import open_resources
-from data_generator.storage.warehouse import create_database_if_missing, drop_database
+from data_generator.storage.warehouse import (
+    apply_schema,
+    connect,
+    create_database_if_missing,
+    drop_database,
+)
 from tests.support.alpha_vantage_stub import AlphaVantageStub
 
 
@@ -56,6 +61,12 @@ def scratch_warehouse(base: Settings, s3: S3Server, state_dir: Path) -> Iterator
             alpha_vantage_max_attempts=2,
             alpha_vantage_timeout_seconds=2.0,
         )
+
+
+def apply_init_sql(settings: Settings) -> None:
+    """`sql/init.sql` on the settings' database, as every command applies it first."""
+    with closing(connect(settings)) as conn:
+        apply_schema(conn)
 
 
 def load_day(settings: Settings, day: date, *, initialise: bool = True) -> IngestReport:
