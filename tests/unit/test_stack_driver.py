@@ -16,6 +16,7 @@ from dotenv import dotenv_values
 
 from tests.stack import images, plan, stack
 from tests.stack.stack import Service
+from tests.support.airflow_client import TaskTiming, run_seconds, task_timings
 from tests.support.ports import RESERVED_PORTS, free_port
 from tests.support.warehouse import Checksum, changed_tables
 
@@ -153,3 +154,27 @@ def test_changed_tables_names_every_difference():
         "mart.new: 0 -> 2 rows",
         "mart.x: 3 -> 3 rows",
     ]
+
+
+def test_task_timings_key_mapped_instances_by_index():
+    instances = [
+        {"task_id": "check_run", "map_index": -1, "state": "success", "try_number": 1},
+        {"task_id": "ingest_prices", "map_index": 2, "state": None, "try_number": 0},
+        {
+            "task_id": "load_activity",
+            "map_index": -1,
+            "state": "failed",
+            "try_number": 2,
+            "duration": 4.5,
+        },
+    ]
+    assert task_timings(instances) == [
+        TaskTiming("check_run", "success", 1, 0.0),
+        TaskTiming("ingest_prices[2]", "none", 0, 0.0),
+        TaskTiming("load_activity", "failed", 2, 4.5),
+    ]
+
+
+def test_run_seconds_reads_the_apis_utc_times():
+    run = {"start_date": "2026-01-05T10:00:00Z", "end_date": "2026-01-05T10:01:30.5+00:00"}
+    assert run_seconds(run) == 90.5
