@@ -10,10 +10,8 @@ wall time of the whole command and each task's duration, grouped by step.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -22,51 +20,34 @@ from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from data_generator.localdev.processes import stop_pid
 from data_generator.localdev.seaweedfs import start_seaweedfs
 from data_generator.settings import load_settings
 from data_generator.storage.warehouse import create_database_if_missing, drop_database
+from tests.support.airflow_client import (
+    DAG_ID,
+    cli_task_instances,
+    dags_test,
+    dags_test_environ,
+    error_lines,
+)
+from tests.support.ports import free_port_base
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW = Path(sys.executable).parent / "airflow"
-S3_BASE_PORT = 18350
 
 
 def _task_durations(env: dict[str, str], day: date) -> dict[str, float]:
-    listed = subprocess.run(
-        [
-            str(AIRFLOW),
-            "tasks",
-            "states-for-dag-run",
-            "fintrade_pipeline",
-            f"{day.isoformat()}T00:00:00+00:00",
-            "--output",
-            "json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    """Seconds per task, summed over a mapped task's instances."""
     totals: dict[str, float] = defaultdict(float)
-    for row in json.loads(listed.stdout[listed.stdout.index("[") :]):
+    for row in cli_task_instances(AIRFLOW, env, DAG_ID, day):
         if row["start_date"] and row["end_date"]:
             spent = datetime.fromisoformat(row["end_date"]) - datetime.fromisoformat(
                 row["start_date"]
             )
             totals[row["task_id"]] += spent.total_seconds()
     return dict(totals)
-
-
-def _stop(pid: int) -> None:
-    """SIGTERM, then SIGKILL: weed mini can hang on shutdown once its folder is gone."""
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(50):
-        time.sleep(0.2)
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-    os.kill(pid, signal.SIGKILL)
 
 
 def main() -> None:
@@ -79,22 +60,20 @@ def main() -> None:
     database = f"fintrade_af_bench_{secrets.token_hex(4)}"
     warehouse = load_settings().with_overrides(pg_database=database)
     access_key, secret_key = f"bench{secrets.token_hex(4)}", secrets.token_hex(20)
+    s3_port = free_port_base()
     with tempfile.TemporaryDirectory(prefix="fintrade-bench-dag-") as tmp:
         home = Path(tmp) / "airflow"
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("AIRFLOW", "AWS_", "S3_", "FINTRADE_", "ALPHA_VANTAGE_"))
-        }
+        project = ("AWS_", "S3_", "FINTRADE_", "ALPHA_VANTAGE_")
+        env = dags_test_environ(
+            {k: v for k, v in os.environ.items() if not k.startswith(project)},
+            home,
+            AIRFLOW.parent,
+        )
         env.update(
             {
-                "AIRFLOW_HOME": str(home),
-                "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "airflow" / "dags"),
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "PATH": f"{AIRFLOW.parent}{os.pathsep}{env.get('PATH', '')}",
                 "PGDATABASE": database,
                 "S3_BUCKET": "fintrade-bench",
-                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{S3_BASE_PORT}",
+                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}",
                 "AWS_ACCESS_KEY_ID": access_key,
                 "AWS_SECRET_ACCESS_KEY": secret_key,
                 "AWS_DEFAULT_REGION": "us-east-1",
@@ -105,23 +84,17 @@ def main() -> None:
             }
         )
         subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, check=True, capture_output=True)
-        pid = start_seaweedfs(Path(tmp) / "s3", S3_BASE_PORT, access_key, secret_key)
+        pid = start_seaweedfs(Path(tmp) / "s3", s3_port, access_key, secret_key)
         try:
             create_database_if_missing(warehouse)
             for run in range(1, args.runs + 1):
                 started = time.monotonic()
-                result = subprocess.run(
-                    [str(AIRFLOW), "dags", "test", "fintrade_pipeline", args.date.isoformat()],
-                    env=env,
-                    cwd=REPO_ROOT,
-                    capture_output=True,
-                    text=True,
-                )
+                result = dags_test(AIRFLOW, env, args.date)
                 wall = time.monotonic() - started
                 durations = _task_durations(env, args.date)
                 print(f"run {run}: exit {result.returncode}, {wall:.1f} s wall")
                 if result.returncode != 0:
-                    print("\n".join(line for line in result.stdout.splitlines() if "Error" in line))
+                    print(error_lines(result))
                 for task_id, seconds in sorted(durations.items(), key=lambda kv: -kv[1]):
                     print(f"  {task_id:32} {seconds:6.1f} s")
                 print(
@@ -129,7 +102,7 @@ def main() -> None:
                     f"{wall - sum(durations.values()):6.1f} s"
                 )
         finally:
-            _stop(pid)
+            stop_pid(pid, "SeaweedFS")
             drop_database(warehouse)
 
 

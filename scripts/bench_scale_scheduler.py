@@ -35,13 +35,13 @@ from data_generator.reference.universe import synthetic_stocks
 from data_generator.settings import load_settings
 from data_generator.storage.warehouse import create_database_if_missing, drop_database
 from scripts.bench_scheduler import PROJECT_PREFIXES, RunTimes, read_run, s3_server
+from tests.support.airflow_client import DAG_ID
 from tests.support.local_airflow import (
-    DAG_ID,
     Executor,
     airflow_environ,
-    free_port,
     running_airflow,
 )
+from tests.support.ports import free_port
 
 UNIVERSE_COLUMNS = ("symbol", "company_name", "sector", "exchange", "currency")
 RUN_TIMEOUT_SECONDS = 4 * 3600
@@ -117,13 +117,13 @@ def measure(case: Case, base_env: dict[str, str], args: argparse.Namespace, root
                 "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": slots,
             },
         ) as airflow:
-            airflow.wait_for_dag(DAG_ID, timeout_seconds=600)
+            airflow.api.wait_for_dag(DAG_ID, timeout_seconds=600)
             ready = time.monotonic() - started
-            airflow.unpause(DAG_ID)
+            airflow.api.set_paused(DAG_ID, False)
             run_id = f"bench_{args.date.isoformat()}"
             triggered = time.monotonic()
-            airflow.trigger(DAG_ID, run_id, args.date)
-            run = airflow.wait_for_runs(DAG_ID, [run_id], RUN_TIMEOUT_SECONDS)[run_id]
+            airflow.api.trigger(DAG_ID, run_id, args.date)
+            run = airflow.api.wait_for_runs(DAG_ID, [run_id], RUN_TIMEOUT_SECONDS)[run_id]
             elapsed = time.monotonic() - triggered
         return Figures(ready, elapsed, run["state"], read_run(folder / "airflow", run_id))
 

@@ -19,7 +19,6 @@ import argparse
 import os
 import secrets
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -39,7 +38,9 @@ from data_generator.localdev.processes import stop_pid
 from data_generator.localdev.seaweedfs import start_seaweedfs
 from data_generator.settings import load_settings
 from data_generator.storage.warehouse import create_database_if_missing, drop_database
-from tests.support.local_airflow import DAG_ID, REPO_ROOT, airflow_environ, running_airflow
+from tests.support.airflow_client import DAG_ID, dags_test_environ
+from tests.support.local_airflow import REPO_ROOT, airflow_environ, running_airflow
+from tests.support.ports import free_port_base
 
 PROJECT_PREFIXES = ("AIRFLOW", "PG", "AWS_", "S3_", "FINTRADE_", "ALPHA_VANTAGE_")
 VENV_KINDS = {"plain": ["--frozen"], "compiled": ["--frozen", "--compile-bytecode"]}
@@ -146,19 +147,6 @@ def build_venv(path: Path, uv_args: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
-def free_port_base(width: int = 8) -> int:
-    for _ in range(50):
-        base = 20000 + secrets.randbelow(20000)
-        try:
-            for port in range(base, base + width):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free port range for SeaweedFS")
-
-
 @contextmanager
 def s3_server(folder: Path) -> Iterator[dict[str, str]]:
     base = free_port_base()
@@ -193,13 +181,7 @@ def fresh_warehouse(base_env: dict[str, str], state_dir: Path) -> Iterator[dict[
 
 
 def dags_test(venv: Path, env: dict[str, str], home: Path, day: date) -> tuple[float, RunTimes]:
-    airflow_env = {
-        **env,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "airflow" / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}",
-    }
+    airflow_env = dags_test_environ(env, home, venv / "bin")
     airflow = str(venv / "bin" / "airflow")
     timed([airflow, "db", "migrate"], airflow_env)
     seconds = timed([airflow, "dags", "test", DAG_ID, day.isoformat()], airflow_env)
@@ -212,13 +194,13 @@ def scheduler_run(
     started = time.monotonic()
     run_env = {**env, "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}
     with running_airflow(run_env, home, venv) as airflow:
-        airflow.wait_for_dag(DAG_ID, timeout_seconds=300)
+        airflow.api.wait_for_dag(DAG_ID, timeout_seconds=300)
         figures.scheduler_ready_seconds = time.monotonic() - started
-        airflow.unpause(DAG_ID)
+        airflow.api.set_paused(DAG_ID, False)
         run_id = f"bench_{day.isoformat()}"
         triggered = time.monotonic()
-        airflow.trigger(DAG_ID, run_id, day)
-        run = airflow.wait_for_runs(DAG_ID, [run_id], timeout_seconds=1800)[run_id]
+        airflow.api.trigger(DAG_ID, run_id, day)
+        run = airflow.api.wait_for_runs(DAG_ID, [run_id], timeout_seconds=1800)[run_id]
         figures.scheduler_trigger_to_end_seconds = time.monotonic() - triggered
         if run["state"] != "success":
             figures.notes.append(f"scheduler run {run['state']}")

@@ -13,7 +13,8 @@ import pytest
 from data_generator.localdev import postgres, processes, seaweedfs
 from data_generator.settings import PROJECT_ROOT, Settings, load_settings
 from tests.support.alpha_vantage_stub import AlphaVantageStub
-from tests.support.harness import S3Server, free_port_base, scratch_database, scratch_warehouse
+from tests.support.harness import S3Server, scratch_database, scratch_warehouse
+from tests.support.ports import free_port_base
 
 # --- Alpha Vantage: a local HTTP stand-in ---------------------------------------------------
 

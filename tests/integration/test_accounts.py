@@ -16,7 +16,8 @@ import pytest
 
 from data_generator.settings import Settings
 from data_generator.steps import transform
-from tests.support.harness import load_day, query, scratch_warehouse, table_checksum
+from tests.support.harness import load_day, scratch_warehouse
+from tests.support.warehouse import query, table_checksums
 
 pytestmark = pytest.mark.dbt
 
@@ -162,12 +163,12 @@ def test_each_day_brought_activity_and_a_rerun_adds_nothing(warehouse):
     assert set(days) == {d.strftime("%Y%m%d") for d in (INIT_DAY, BACKFILLED_DAY, LATER_DAY)}
     assert query(warehouse, "select count(*) from raw.cash_movements")[0][0] > 0
     tables = ("raw.orders", "raw.trades", "raw.cash_movements")
-    before = {t: table_checksum(warehouse, t, exclude=("loaded_at",)) for t in tables}
+    before = table_checksums(warehouse, tables, exclude=("loaded_at",))
 
     report = load_day(warehouse, BACKFILLED_DAY, initialise=False)
 
     assert report.activity.skipped == "the day's activity is already stored"
-    assert {t: table_checksum(warehouse, t, exclude=("loaded_at",)) for t in tables} == before
+    assert table_checksums(warehouse, tables, exclude=("loaded_at",)) == before
 
 
 def test_cash_reconciles_for_every_account_and_never_goes_negative(warehouse, raw):

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from itertools import pairwise
 
 import pytest
 
-from data_generator.settings import PROJECT_ROOT, Settings
+from data_generator.settings import Settings
 from data_generator.sources.alpha_vantage import (
     AlphaVantageClient,
     CallBudgetSpentError,
     DailyLimitError,
     InvalidApiKeyError,
     SymbolFetchError,
-    redact,
 )
 from tests.support.alpha_vantage_stub import (
     AlphaVantageStub,
@@ -33,6 +30,7 @@ from tests.support.alpha_vantage_stub import (
     per_minute_note_body,
     premium_body,
     splits_body,
+    standalone_stub,
 )
 
 API_KEY = "AVTESTKEY7Q4Z9X"
@@ -276,36 +274,12 @@ def test_calls_are_paced_across_symbols(alpha_vantage_stub: AlphaVantageStub):
     assert all(gap >= interval * 0.9 for gap in gaps), gaps
 
 
-def test_redact_masks_the_secret_and_any_apikey_parameter():
-    text = f"GET /query?symbol=IBM&apikey={API_KEY}&datatype=json detected {API_KEY}"
-
-    assert redact(text, API_KEY) == "GET /query?symbol=IBM&apikey=***&datatype=json detected ***"
-    assert redact("url?apikey=other&x=1", None) == "url?apikey=***&x=1"
-    assert redact("nothing secret", None) == "nothing secret"
-
-
 def test_standalone_stub_serves_data_and_the_chosen_errors():
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.support.alpha_vantage_stub",
-            "--port",
-            "0",
-            "--error-symbols",
-            "XOM",
-        ],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        base_url = server.stdout.readline().strip().removeprefix("listening on ")
+    with standalone_stub(error_symbols=["XOM"]) as server:
         client = AlphaVantageClient(
             Settings(
                 alpha_vantage_api_key=API_KEY,
-                alpha_vantage_base_url=base_url,
+                alpha_vantage_base_url=server.base_url,
                 alpha_vantage_calls_per_minute=60_000,
             )
         )
@@ -313,12 +287,9 @@ def test_standalone_stub_serves_data_and_the_chosen_errors():
         body = client.fetch_daily("AAPL")
         with pytest.raises(SymbolFetchError, match="XOM"):
             client.fetch_daily("XOM")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
     assert body.count(b'"4. close"') == 30
-    assert server.returncode == 0
+    assert server.process.returncode == 0
 
 
 def test_corporate_actions_get_the_same_reply_handling(alpha_vantage_stub: AlphaVantageStub):

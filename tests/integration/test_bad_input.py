@@ -8,19 +8,17 @@ log (`raw.ingest_runs`), which is what that log is for.
 
 from __future__ import annotations
 
-import ast
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
 import pytest
 
-from data_generator.settings import PROJECT_ROOT, Settings
+from data_generator.settings import Settings
 from tests.support.alpha_vantage_stub import AlphaVantageStub, StubReply, data_body, standard_bars
-from tests.support.harness import load_day, query, scratch_warehouse, settings_environ
+from tests.support.harness import load_day, run_fintrade, scratch_warehouse, vendor_settings
+from tests.support.warehouse import query
 from tests.support.warehouse_state import stored_state
 
 DAY = date(2026, 11, 24)
@@ -152,26 +150,11 @@ def loaded(base_settings, s3_server, stub, tmp_path_factory) -> Iterator[Setting
     """A warehouse holding DAY for two symbols from the vendor (the local stand-in)."""
     state = tmp_path_factory.mktemp("state")
     with scratch_warehouse(base_settings, s3_server, state) as scratch:
-        settings = scratch.with_overrides(
-            symbols=SYMBOLS,
-            history_days=30,
-            price_source="alphavantage",
-            alpha_vantage_api_key="bad-input-test-key",
-            alpha_vantage_base_url=stub.base_url,
+        settings = vendor_settings(
+            scratch, stub, "bad-input-test-key", symbols=SYMBOLS, history_days=30
         )
         load_day(settings, DAY)
         yield settings
-
-
-def run_cli(settings: Settings, args: tuple[str, ...], env: dict[str, str]):
-    return subprocess.run(
-        [sys.executable, "-m", "data_generator.cli", *args],
-        env=settings_environ(settings) | env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def failed_runs(settings: Settings) -> list[tuple]:
@@ -185,7 +168,7 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(loaded, stub, case
     if case.reply is not None:
         stub.set_default("AAPL", StubReply(body=case.reply))
     try:
-        result = run_cli(loaded, case.args, case.env)
+        result = run_fintrade(loaded, *case.args, env=case.env)
     finally:
         stub.set_default("AAPL", StubReply(body=_reply_text().encode()))
 
@@ -208,7 +191,7 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(loaded, stub, case
 def test_lowercase_symbols_mean_the_same_stocks(loaded):
     before = stored_state(loaded)
 
-    result = run_cli(loaded, ("ingest", "--date", DAY.isoformat(), "--symbols", "aapl, jpm"), {})
+    result = run_fintrade(loaded, "ingest", "--date", DAY.isoformat(), "--symbols", "aapl, jpm")
 
     assert result.returncode == 0, result.stderr
     assert "prices for 2026-11-24: 2/2 symbols, 0 new rows, 0 updated" in result.stdout
@@ -218,7 +201,7 @@ def test_lowercase_symbols_mean_the_same_stocks(loaded):
 def test_a_server_that_does_not_answer_is_named(loaded):
     env = {"PGHOST": "127.0.0.2", "PGPORT": "9"}
 
-    result = run_cli(loaded, NEXT, env)
+    result = run_fintrade(loaded, *NEXT, env=env)
 
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
@@ -229,7 +212,9 @@ def test_a_server_that_does_not_answer_is_named(loaded):
 def test_an_s3_endpoint_that_is_not_s3_is_named(loaded, stub):
     before = stored_state(loaded)
 
-    result = run_cli(loaded, NEXT, {"AWS_ENDPOINT_URL": stub.base_url.removesuffix("/query")})
+    result = run_fintrade(
+        loaded, *NEXT, env={"AWS_ENDPOINT_URL": stub.base_url.removesuffix("/query")}
+    )
 
     assert result.returncode == 1, result.stdout
     lines = result.stderr.strip().splitlines()
@@ -246,7 +231,7 @@ def test_dates_out_of_order_load_as_if_sorted(loaded, stub, base_settings, s3_se
     shuffled = dict(ordered) | {"Time Series (Daily)": dict(days[::2] + days[1::2])}
     stub.set_default("AAPL", StubReply(body=json.dumps(shuffled).encode()))
     try:
-        result = run_cli(loaded, NEXT, {})
+        result = run_fintrade(loaded, *NEXT)
     finally:
         stub.set_default("AAPL", StubReply(body=_reply_text().encode()))
     assert result.returncode == 0, result.stderr
@@ -256,49 +241,8 @@ def test_dates_out_of_order_load_as_if_sorted(loaded, stub, base_settings, s3_se
         "from raw.daily_prices where symbol = 'AAPL' and price_date >= %s order by price_date"
     )
     with scratch_warehouse(base_settings, s3_server, tmp_path / "state") as other:
-        fresh = other.with_overrides(
-            price_source="alphavantage",
-            alpha_vantage_api_key="bad-input-test-key",
-            alpha_vantage_base_url=stub.base_url,
-        )
-        assert run_cli(fresh, NEXT, {}).returncode == 0
+        fresh = vendor_settings(other, stub, "bad-input-test-key")
+        assert run_fintrade(fresh, *NEXT).returncode == 0
         expected = query(fresh, prices, (days[0][0],))
     assert len(expected) == len(days)
     assert query(loaded, prices, (days[0][0],)) == expected
-
-
-# --- nothing is ever interpolated into SQL ----------------------------------------------------
-
-SQL_CALLS = {"execute", "executemany", "copy_expert", "mogrify"}
-
-
-def _sql_argument_is_built_from_text(node: ast.Call) -> bool:
-    """True when the statement is made by string formatting rather than a literal, a name
-    holding a literal, or psycopg2's `sql` composition."""
-    statement = node.args[0]
-    if isinstance(statement, ast.JoinedStr):
-        return True
-    if isinstance(statement, ast.BinOp):  # "..." % x, "..." + x
-        return True
-    return (
-        isinstance(statement, ast.Call)
-        and isinstance(statement.func, ast.Attribute)
-        and statement.func.attr == "format"
-        and isinstance(statement.func.value, ast.Constant)
-    )
-
-
-def test_no_sql_statement_in_the_package_is_built_by_string_formatting():
-    offenders = []
-    for path in sorted((PROJECT_ROOT / "data_generator").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in SQL_CALLS
-                and node.args
-                and _sql_argument_is_built_from_text(node)
-            ):
-                offenders.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}")
-
-    assert offenders == []

@@ -14,7 +14,8 @@ from data_generator.settings import Settings
 from data_generator.steps.prices import SymbolIngestError, ingest_symbol
 from data_generator.steps.resources import prepare
 from tests.support.alpha_vantage_stub import AlphaVantageStub, StubReply, data_body, standard_bars
-from tests.support.harness import load_day, query
+from tests.support.harness import load_day, vendor_settings
+from tests.support.warehouse import query
 
 DAY = date(2026, 11, 24)
 NEXT_DAY = date(2026, 11, 25)
@@ -22,11 +23,7 @@ NEXT_DAY = date(2026, 11, 25)
 
 @pytest.fixture
 def live(settings: Settings, alpha_vantage_stub: AlphaVantageStub) -> Settings:
-    return settings.with_overrides(
-        price_source="alphavantage",
-        alpha_vantage_api_key="BUDGETKEY1",
-        alpha_vantage_base_url=alpha_vantage_stub.base_url,
-    )
+    return vendor_settings(settings, alpha_vantage_stub, "BUDGETKEY1")
 
 
 def spent(settings: Settings) -> dict[str, int]:

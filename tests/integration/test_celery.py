@@ -24,15 +24,15 @@ import pytest
 
 from data_generator.settings import Settings
 from data_generator.steps.transform import run_dir
-from tests.support.harness import query, settings_environ
+from tests.support.airflow_client import DAG_ID
+from tests.support.harness import settings_environ
 from tests.support.local_airflow import (
-    DAG_ID,
     Executor,
     airflow_environ,
-    free_port,
-    port_listening,
     running_airflow,
 )
+from tests.support.ports import free_port, port_listening
+from tests.support.warehouse import query
 
 pytestmark = [
     pytest.mark.airflow,
@@ -92,17 +92,17 @@ def test_make_airflow_celery_runs_the_dag_through_a_worker(
     home = tmp_path / "airflow"
 
     with running_airflow(env, home, Path(sys.prefix), executor=Executor.CELERY) as airflow:
-        airflow.wait_for_dag(DAG_ID, timeout_seconds=300)
+        airflow.api.wait_for_dag(DAG_ID, timeout_seconds=300)
         assert port_listening(redis_port), airflow.log_tail()
-        airflow.unpause(DAG_ID)
-        airflow.trigger(DAG_ID, RUN_ID, DAY)
+        airflow.api.set_paused(DAG_ID, False)
+        airflow.api.trigger(DAG_ID, RUN_ID, DAY)
 
-        run = airflow.wait_for_runs(DAG_ID, [RUN_ID], RUN_TIMEOUT_SECONDS)[RUN_ID]
+        run = airflow.api.wait_for_runs(DAG_ID, [RUN_ID], RUN_TIMEOUT_SECONDS)[RUN_ID]
 
         assert run["state"] == "success", airflow.failed_task_logs(DAG_ID, RUN_ID)
         states = {
             (ti["task_id"], ti["map_index"]): ti["state"]
-            for ti in airflow.task_instances(DAG_ID, RUN_ID)
+            for ti in airflow.api.task_instances(DAG_ID, RUN_ID)
         }
         assert set(states.values()) == {"success"}, states
         assert len(states) == TASKS, states

@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 from data_generator.settings import PROJECT_ROOT, Settings
-from tests.support.harness import query, run_fintrade, settings_environ
+from tests.support.harness import run_fintrade, settings_environ
+from tests.support.warehouse import query
 
 
 def generate_data(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,19 +1,14 @@
-"""Corporate actions: the synthetic schedule, reply parsing, and SPLITS/DIVIDENDS from the source
-through the lake into raw.stock_splits and raw.dividends, by the prices' rules."""
+"""Corporate actions: SPLITS/DIVIDENDS from the source through the lake into raw.stock_splits
+and raw.dividends, by the prices' rules (the schedule and reply parsing alone: tests/unit)."""
 
 from __future__ import annotations
 
-import json
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from data_generator.settings import Settings
-from data_generator.sources.corporate_actions import ActionKind, parse_actions_reply
-from data_generator.sources.synthetic_actions import SPLIT_SCHEDULE
-from data_generator.sources.synthetic_prices import SyntheticPriceSource
-from data_generator.steps.actions import looks_like_split
 from data_generator.steps.replay import replay
 from data_generator.storage.lake import Lake, action_json_key, action_parquet_key
 from tests.support.alpha_vantage_stub import (
@@ -22,104 +17,12 @@ from tests.support.alpha_vantage_stub import (
     dividends_body,
     splits_body,
 )
-from tests.support.harness import load_day, query, table_checksum
+from tests.support.harness import load_day, vendor_settings
+from tests.support.warehouse import query, table_checksums
 
 DAY = date(2026, 11, 24)
 NEXT_DAY = date(2026, 11, 25)
 API_KEY = "ACTIONSKEY7"
-
-
-# --- the synthetic source -------------------------------------------------------------------
-
-
-def test_default_year_of_history_crosses_a_10_to_1_and_a_3_to_1_split():
-    first = DAY - timedelta(days=364)
-    in_year = {
-        (symbol, split.split_factor)
-        for symbol, splits in SPLIT_SCHEDULE.items()
-        for split in splits
-        if first <= split.effective_date <= DAY
-    }
-    assert ("NVDA", Decimal(10)) in in_year
-    assert ("WMT", Decimal(3)) in in_year
-
-
-@pytest.mark.parametrize(("symbol", "split_day", "factor"), [("NVDA", "2026-06-10", 10)])
-def test_as_traded_series_drops_by_the_factor_on_the_split_day(symbol, split_day, factor):
-    series = json.loads(SyntheticPriceSource(42, 365, DAY).fetch_daily(symbol))
-    days = sorted(series["Time Series (Daily)"])
-    before = series["Time Series (Daily)"][days[days.index(split_day) - 1]]
-    on = series["Time Series (Daily)"][split_day]
-    ratio = float(before["4. close"]) / float(on["4. close"])
-    assert ratio == pytest.approx(factor, rel=0.15)
-    assert looks_like_split(Decimal(before["4. close"]), Decimal(on["4. close"]))
-    assert int(on["5. volume"]) > int(before["5. volume"])
-
-
-def test_synthetic_actions_use_alpha_vantage_shapes_up_to_the_run_date():
-    source = SyntheticPriceSource(42, 365, date(2026, 6, 9))
-    splits = json.loads(source.fetch_corporate_actions("NVDA", "SPLITS"))
-    assert splits["symbol"] == "NVDA"
-    assert splits["data"][0] == {"effective_date": "2024-06-10", "split_factor": "10.0000"}
-    dividends = json.loads(source.fetch_corporate_actions("XOM", "DIVIDENDS"))
-    assert set(dividends["data"][0]) == {
-        "ex_dividend_date",
-        "declaration_date",
-        "record_date",
-        "payment_date",
-        "amount",
-    }
-    per_year = [d for d in dividends["data"] if d["ex_dividend_date"].startswith("2025")]
-    assert len(per_year) == 4
-    assert json.loads(source.fetch_corporate_actions("TSLA", "DIVIDENDS"))["data"] == []
-
-
-# --- parsing --------------------------------------------------------------------------------
-
-
-def test_split_ratio_detection():
-    for previous, close in [(100, 50), (300, 100), (1000, 98), (50, 100), (2000, 101)]:
-        assert looks_like_split(Decimal(previous), Decimal(close)), (previous, close)
-    for previous, close in [(100, 95), (100, 130), (100, 70)]:
-        assert not looks_like_split(Decimal(previous), Decimal(close)), (previous, close)
-
-
-def test_bad_entries_are_rejected_with_reasons_and_the_rest_kept():
-    body = splits_body(
-        "NVDA",
-        [("2024-06-10", "10.0000"), ("2021-07-20", "-4"), ("someday", "2"), ("2020-01-02", "x")],
-    )
-    parsed = parse_actions_reply(ActionKind.SPLITS, "NVDA", body, "alphavantage", DAY)
-    assert [(s.effective_date, s.split_factor) for s in parsed.actions] == [
-        (date(2024, 6, 10), Decimal(10))
-    ]
-    assert sorted(r.reason for r in parsed.rejects) == [
-        "non-positive split_factor: -4",
-        "unparseable effective_date: 'someday'",
-        "unparseable split_factor: 'x'",
-    ]
-
-
-def test_dividend_dates_given_as_none_are_null():
-    body = dividends_body(
-        "XOM",
-        [
-            {"ex_dividend_date": "2026-08-14", "amount": "0.99", "payment_date": "2026-09-10"},
-            {"ex_dividend_date": "2026-08-14", "amount": "1.99"},
-        ],
-    )
-    parsed = parse_actions_reply(ActionKind.DIVIDENDS, "XOM", body, "alphavantage", DAY)
-    (dividend,) = parsed.actions
-    assert (dividend.amount, dividend.declaration_date, dividend.record_date) == (
-        Decimal("0.99"),
-        None,
-        None,
-    )
-    assert dividend.payment_date == date(2026, 9, 10)
-    assert [r.reason for r in parsed.rejects] == ["duplicate ex_dividend_date: 2026-08-14"]
-
-
-# --- through the lake into raw --------------------------------------------------------------
 
 
 @pytest.fixture
@@ -168,22 +71,17 @@ def test_synthetic_actions_land_in_the_lake_and_raw_tables(synthetic):
 def test_rerun_of_the_day_changes_no_action_row(synthetic):
     load_day(synthetic, DAY)
     tables = ("raw.stock_splits", "raw.dividends", "raw.rejected_actions")
-    before = {table: table_checksum(synthetic, table) for table in tables}
+    before = table_checksums(synthetic, tables)
 
     report = load_day(synthetic, DAY)
 
-    assert {table: table_checksum(synthetic, table) for table in tables} == before
+    assert table_checksums(synthetic, tables) == before
     assert all(r.counts.written == 0 and not r.called_api for r in report.actions.results)
 
 
 @pytest.fixture
 def live(settings: Settings, alpha_vantage_stub: AlphaVantageStub) -> Settings:
-    return settings.with_overrides(
-        price_source="alphavantage",
-        alpha_vantage_api_key=API_KEY,
-        alpha_vantage_base_url=alpha_vantage_stub.base_url,
-        symbols=("AAPL",),
-    )
+    return vendor_settings(settings, alpha_vantage_stub, API_KEY, symbols=("AAPL",))
 
 
 def serve_actions(stub: AlphaVantageStub, splits: bytes, dividends: bytes) -> None:
@@ -245,9 +143,9 @@ def test_vendor_correction_is_applied_and_an_older_snapshot_never_undoes_it(
 def test_replay_rebuilds_the_action_tables_from_the_lake(synthetic):
     load_day(synthetic, DAY)
     tables = ("raw.stock_splits", "raw.dividends")
-    original = {t: table_checksum(synthetic, t, exclude=("loaded_at",)) for t in tables}
+    original = table_checksums(synthetic, tables, exclude=("loaded_at",))
     query(synthetic, "delete from raw.stock_splits; delete from raw.dividends")
 
     replay(synthetic, None)
 
-    assert {t: table_checksum(synthetic, t, exclude=("loaded_at",)) for t in tables} == original
+    assert table_checksums(synthetic, tables, exclude=("loaded_at",)) == original

@@ -7,32 +7,37 @@ each task's state, and the rows in the warehouse.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import closing
 from datetime import date, timedelta
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 from data_generator.reference.trading_calendar import is_trading_day
 from data_generator.settings import Settings
 from data_generator.steps.transform import run_dir
+from tests.support.airflow_client import (
+    DAG_ID,
+    DAGS_FOLDER,
+    cli_task_instances,
+    dags_test,
+    dags_test_environ,
+    error_lines,
+    task_key,
+)
+from tests.support.alpha_vantage_stub import StandaloneStub, standalone_stub
 from tests.support.harness import settings_environ
+from tests.support.warehouse import query, schema_checksums
 
 pytestmark = pytest.mark.airflow
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DAGS_FOLDER = REPO_ROOT / "airflow" / "dags"
 AIRFLOW = Path(sys.executable).parent / "airflow"
-DAG_ID = "fintrade_pipeline"
 RUN_DATE = date(2026, 1, 5)  # a Monday and an NYSE trading day
 SYMBOLS = ("AAPL", "MSFT", "XOM")
 DAG_RUN_TIMEOUT_SECONDS = 900
@@ -60,18 +65,8 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _airflow_environ(home: Path, base: dict[str, str]) -> dict[str, str]:
-    """`base` with Airflow's own variables replaced by this home's; `PATH` finds the venv's dbt."""
-    env = {k: v for k, v in base.items() if not k.startswith("AIRFLOW")}
-    env.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__PARALLELISM": "2",
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{base.get('PATH', '')}",
-        }
-    )
-    return env
+    """`base` with this home's Airflow, two tasks at a time."""
+    return dags_test_environ(base, home, AIRFLOW.parent) | {"AIRFLOW__CORE__PARALLELISM": "2"}
 
 
 @pytest.fixture
@@ -87,91 +82,14 @@ def dag_env(airflow_home: Path, settings: Settings) -> Iterator[dict[str, str]]:
 
 
 def run_dag(env: dict[str, str], day: date) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(AIRFLOW), "dags", "test", DAG_ID, day.isoformat()],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=DAG_RUN_TIMEOUT_SECONDS,
-    )
-
-
-def failure_lines(run: subprocess.CompletedProcess[str]) -> str:
-    """The lines of a DAG run's output that say why a task failed, for assertion messages."""
-    return "\n".join(line for line in (run.stdout + run.stderr).splitlines() if "Error" in line)[
-        -4000:
-    ]
+    return dags_test(AIRFLOW, env, day, DAG_RUN_TIMEOUT_SECONDS)
 
 
 def task_states(env: dict[str, str], day: date) -> dict[str, str]:
     """State per task of the run for `day`; mapped price tasks are keyed `ingest_prices[i]`."""
-    listed = subprocess.run(
-        [
-            str(AIRFLOW),
-            "tasks",
-            "states-for-dag-run",
-            DAG_ID,
-            f"{day.isoformat()}T00:00:00+00:00",
-            "--output",
-            "json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    rows = json.loads(listed.stdout[listed.stdout.index("[") :])
-    states = {}
-    for row in rows:
-        index = row.get("map_index") or ""  # "" for a task that is not mapped
-        key = f"{row['task_id']}[{index}]" if index else row["task_id"]
-        states[key] = row["state"]
-    return states
-
-
-def map_index_labels(env: dict[str, str], day: date) -> dict[int, str]:
-    """What the UI shows for each price task instance of the run for `day` (Airflow's metadata)."""
-    conn = sqlite3.connect(f"file:{Path(env['AIRFLOW_HOME']) / 'airflow.db'}?mode=ro", uri=True)
-    try:
-        rows = conn.execute(
-            "select ti.map_index, ti.rendered_map_index from task_instance ti"
-            " join dag_run dr on dr.dag_id = ti.dag_id and dr.run_id = ti.run_id"
-            " where ti.dag_id = ? and ti.task_id = 'ingest_prices' and date(dr.logical_date) = ?",
-            (DAG_ID, day.isoformat()),
-        ).fetchall()
-    finally:
-        conn.close()
-    return dict(rows)
-
-
-def query(database: str, sql: str) -> list[tuple]:
-    conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=database)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-    finally:
-        conn.close()
-
-
-def table_checksums(database: str) -> dict[str, str]:
-    """md5 of every row of each raw and mart table, except the per-run log raw.ingest_runs and
-    the mart showing its last run."""
-    tables = query(
-        database,
-        "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_schema in ('raw', 'mart') "
-        "and table_name not in ('ingest_runs', 'mart_ingest_status') "
-        "order by 1",
-    )
     return {
-        table: query(
-            database,
-            f"select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {table} t",
-        )[0][0]
-        for (table,) in tables
+        task_key(row["task_id"], row["map_index"]): row["state"]
+        for row in cli_task_instances(AIRFLOW, env, DAG_ID, day)
     }
 
 
@@ -182,8 +100,8 @@ def next_trading_day(day: date) -> date:
     return day
 
 
-def mart_symbols(database: str) -> set[str]:
-    return {s for (s,) in query(database, "select symbol from mart.mart_stock_performance")}
+def mart_symbols(settings: Settings) -> set[str]:
+    return {s for (s,) in query(settings, "select symbol from mart.mart_stock_performance")}
 
 
 def test_dag_parses_with_expected_tasks_and_order(
@@ -220,93 +138,54 @@ def test_dag_parses_with_expected_tasks_and_order(
     assert all(task.retries >= 1 for task in dag.tasks)
 
 
-def test_dag_run_is_green_repeatable_and_adds_the_next_day(dag_env: dict[str, str]) -> None:
-    database = dag_env["PGDATABASE"]
-
+def test_dag_run_is_green_repeatable_and_adds_the_next_day(
+    dag_env: dict[str, str], settings: Settings
+) -> None:
     first = run_dag(dag_env, RUN_DATE)
 
-    assert first.returncode == 0, failure_lines(first)
+    assert first.returncode == 0, error_lines(first)
     states = task_states(dag_env, RUN_DATE)
     assert set(states.values()) == {"success"}, states
-    assert mart_symbols(database) == set(SYMBOLS)
-    before = table_checksums(database)
+    assert mart_symbols(settings) == set(SYMBOLS)
+    before = schema_checksums(settings, ("raw", "mart"))
     assert {"raw.daily_prices", "mart.mart_stock_performance"} <= before.keys()
 
     again = run_dag(dag_env, RUN_DATE)
 
-    assert again.returncode == 0, failure_lines(again)
-    assert table_checksums(database) == before
+    assert again.returncode == 0, error_lines(again)
+    assert schema_checksums(settings, ("raw", "mart")) == before
 
     next_day = next_trading_day(RUN_DATE)
     old_rows_sql = (
         "select count(*), md5(string_agg(p::text, '|' order by p::text)) "
         f"from raw.daily_prices p where price_date <= '{RUN_DATE}'"
     )
-    old_rows = query(database, old_rows_sql)
+    old_rows = query(settings, old_rows_sql)
 
     following = run_dag(dag_env, next_day)
 
-    assert following.returncode == 0, failure_lines(following)
-    assert query(database, old_rows_sql) == old_rows
+    assert following.returncode == 0, error_lines(following)
+    assert query(settings, old_rows_sql) == old_rows
     new_rows = query(
-        database,
+        settings,
         f"select symbol from raw.daily_prices where price_date > '{RUN_DATE}' order by symbol",
     )
     assert new_rows == [(symbol,) for symbol in sorted(SYMBOLS)]
-    assert query(database, "select max(latest_price_date) from mart.mart_stock_performance") == [
+    assert query(settings, "select max(latest_price_date) from mart.mart_stock_performance") == [
         (next_day,)
     ]
 
 
-@dataclass(frozen=True)
-class StubProcess:
-    """The Alpha Vantage stand-in running as its own process, and the log of its requests."""
-
-    base_url: str
-    request_log: Path
-
-    def daily_requests(self) -> Counter[str]:
-        """TIME_SERIES_DAILY requests per symbol so far."""
-        lines = self.request_log.read_text().splitlines() if self.request_log.exists() else []
-        return Counter(
-            symbol
-            for function, symbol in (line.split(" ", 1) for line in lines)
-            if function == "TIME_SERIES_DAILY"
-        )
-
-
 @pytest.fixture
-def alpha_vantage_failing_xom(tmp_path: Path) -> Iterator[StubProcess]:
+def alpha_vantage_failing_xom(tmp_path: Path) -> Iterator[StandaloneStub]:
     """The project's Alpha Vantage stand-in as its own process, 'Error Message' for XOM."""
-    request_log = tmp_path / "stub-requests.log"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.support.alpha_vantage_stub",
-            "--port",
-            "0",
-            "--error-symbols",
-            "XOM",
-            "--series-end",
-            RUN_DATE.isoformat(),
-            "--request-log",
-            str(request_log),
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        first_line = server.stdout.readline()
-        assert first_line.startswith("listening on "), first_line
-        yield StubProcess(first_line.removeprefix("listening on ").strip(), request_log)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with standalone_stub(
+        error_symbols=["XOM"], series_end=RUN_DATE, request_log=tmp_path / "stub-requests.log"
+    ) as server:
+        yield server
 
 
-def use_stub(env: dict[str, str], stub: StubProcess) -> None:
+def use_stub(env: dict[str, str], stub: StandaloneStub) -> None:
     """Prices from the stand-in, one attempt per try and no pacing, so a failure is quick."""
     env.update(
         {
@@ -320,12 +199,23 @@ def use_stub(env: dict[str, str], stub: StubProcess) -> None:
     )
 
 
+def map_index_labels(env: dict[str, str], day: date) -> dict[int, str]:
+    """What the UI shows for each price task instance of the run for `day` (Airflow's metadata)."""
+    home = Path(env["AIRFLOW_HOME"])
+    with closing(sqlite3.connect(f"file:{home / 'airflow.db'}?mode=ro", uri=True)) as conn:
+        rows = conn.execute(
+            "select ti.map_index, ti.rendered_map_index from task_instance ti"
+            " join dag_run dr on dr.dag_id = ti.dag_id and dr.run_id = ti.run_id"
+            " where ti.dag_id = ? and ti.task_id = 'ingest_prices' and date(dr.logical_date) = ?",
+            (DAG_ID, day.isoformat()),
+        ).fetchall()
+    return dict(rows)
+
+
 def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
-    dag_env: dict[str, str], alpha_vantage_failing_xom: StubProcess
+    dag_env: dict[str, str], settings: Settings, alpha_vantage_failing_xom: StandaloneStub
 ) -> None:
     use_stub(dag_env, alpha_vantage_failing_xom)
-    database = dag_env["PGDATABASE"]
-
     run = run_dag(dag_env, RUN_DATE)
 
     assert run.returncode != 0
@@ -335,10 +225,10 @@ def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
     assert states.pop(f"ingest_prices[{xom}]") == "failed"
     assert states.pop("check_run") == "failed"
     assert set(states.values()) == {"success"}, states
-    assert mart_symbols(database) == set(SYMBOLS) - {"XOM"}
+    assert mart_symbols(settings) == set(SYMBOLS) - {"XOM"}
     assert (
         query(
-            database,
+            settings,
             "select status from raw.ingest_runs"
             " where symbol = 'XOM' and dataset = 'prices' and status <> 'api_call'",
         )
@@ -346,20 +236,19 @@ def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
     )
     # The CLI's rule: no activity and no XOM actions for a day XOM has no prices for.
     assert "held back until every symbol loaded" in run.stdout + run.stderr
-    assert query(database, "select count(*) from raw.orders") == [(0,)]
+    assert query(settings, "select count(*) from raw.orders") == [(0,)]
     assert query(
-        database, "select count(*) from raw.ingest_runs where symbol = 'XOM' and dataset = 'splits'"
+        settings, "select count(*) from raw.ingest_runs where symbol = 'XOM' and dataset = 'splits'"
     ) == [(0,)]
 
 
 def test_a_batch_loads_around_its_failing_symbol_and_retries_only_that_one(
-    dag_env: dict[str, str], alpha_vantage_failing_xom: StubProcess
+    dag_env: dict[str, str], settings: Settings, alpha_vantage_failing_xom: StandaloneStub
 ) -> None:
     use_stub(dag_env, alpha_vantage_failing_xom)
     # Two batches, XOM in the first with AAPL: [AAPL, XOM], [MSFT].
     dag_env["FINTRADE_SYMBOLS"] = "AAPL,XOM,MSFT"
     dag_env["FINTRADE_SYMBOLS_PER_TASK"] = "2"
-    database = dag_env["PGDATABASE"]
 
     run = run_dag(dag_env, RUN_DATE)
 
@@ -372,11 +261,11 @@ def test_a_batch_loads_around_its_failing_symbol_and_retries_only_that_one(
     assert states.pop("ingest_prices[0]") == "failed"
     assert states.pop("check_run") == "failed"
     assert set(states.values()) == {"success"}, states
-    assert mart_symbols(database) == set(SYMBOLS) - {"XOM"}
+    assert mart_symbols(settings) == set(SYMBOLS) - {"XOM"}
     # Three tries of the first batch: AAPL fetched and loaded by the first try only.
     assert alpha_vantage_failing_xom.daily_requests() == {"AAPL": 1, "MSFT": 1, "XOM": 3}
     assert query(
-        database,
+        settings,
         "select symbol, status, count(*) from raw.ingest_runs"
         " where dataset = 'prices' and status <> 'api_call' group by 1, 2 order by 1, 2",
     ) == [("AAPL", "loaded", 1), ("MSFT", "loaded", 1), ("XOM", "failed", 3)]

@@ -21,16 +21,17 @@ from data_generator.dashboard.source import WarehouseReader
 from data_generator.settings import Settings
 from data_generator.steps import transform
 from data_generator.storage.ingest_runs import IngestRun, RunStatus, record_ingest_run
-from data_generator.storage.warehouse import apply_schema, connect
+from data_generator.storage.warehouse import connect
 from tests.support.browser import (
     chromium,
     chromium_paths,
     console_errors,
     dashboard_server,
-    free_port,
     load_until_charts_drawn,
 )
-from tests.support.harness import load_day, query, scratch_warehouse, settings_environ
+from tests.support.harness import apply_init_sql, load_day, scratch_warehouse, settings_environ
+from tests.support.ports import free_port
+from tests.support.warehouse import query
 
 pytestmark = pytest.mark.dbt
 
@@ -202,11 +203,7 @@ def test_last_run_marks_the_failed_and_stale_symbols(warehouse):
 
 
 def test_a_warehouse_without_marts_is_reported_as_not_built(database):
-    conn = connect(database)
-    try:
-        apply_schema(conn)
-    finally:
-        conn.close()
+    apply_init_sql(database)
     with queries.read_only_connection(database) as conn:
         with pytest.raises(MartsEmpty, match="not built yet"):
             queries.stock_figures(conn)
@@ -216,11 +213,7 @@ def test_a_warehouse_without_marts_is_reported_as_not_built(database):
 def _hand_made_marts(database: Settings, statements: str) -> None:
     """Mart tables made by hand (as the superuser), readable by the analyst the dashboard logs
     in as, as dbt's own marts are."""
-    conn = connect(database)
-    try:
-        apply_schema(conn)
-    finally:
-        conn.close()
+    apply_init_sql(database)
     with psycopg2.connect(**_libpq(database)) as conn, conn.cursor() as cur:
         cur.execute(statements)
         cur.execute("grant select on all tables in schema mart to fintrade_analyst")

@@ -22,7 +22,8 @@ from tests.support.alpha_vantage_stub import (
     splits_body,
     standard_bars,
 )
-from tests.support.harness import load_day, query, scratch_warehouse
+from tests.support.harness import load_day, scratch_warehouse, vendor_settings
+from tests.support.warehouse import query, table_checksum, table_checksums
 
 pytestmark = pytest.mark.dbt
 
@@ -65,14 +66,6 @@ RESTATED_SYMBOL = "AAPL"
 SESSIONS_BACK_RESTATED = 4  # inside the default lookback of 10 trading days
 
 
-def checksum(settings: Settings, table: str) -> str:
-    """md5 over the table's rows in a fixed order: equal checksums mean identical contents."""
-    return query(
-        settings,
-        f"select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {table} as t",
-    )[0][0]
-
-
 def prices_by_key(settings: Settings) -> dict[tuple, tuple]:
     rows = query(settings, "select * from core.fct_daily_prices")
     return {(row[0], row[1]): row for row in rows}
@@ -106,10 +99,10 @@ def restated_warehouse(base_settings, s3_server, tmp_path_factory) -> Iterator[d
         AlphaVantageStub() as stub,
         scratch_warehouse(base_settings, s3_server, tmp_path_factory.mktemp("state")) as scratch,
     ):
-        settings = scratch.with_overrides(
-            price_source="alphavantage",
-            alpha_vantage_api_key="dbt-test-key",
-            alpha_vantage_base_url=stub.base_url,
+        settings = vendor_settings(
+            scratch,
+            stub,
+            "dbt-test-key",
             alpha_vantage_daily_budget=100,  # two days of 15 symbols on one UTC day
         )
         symbols = [stock.symbol for stock in load_universe()]
@@ -293,9 +286,9 @@ def test_ex_dividend_total_return_is_the_textbook_formula(built_warehouse):
 def test_rerun_on_the_same_data_leaves_every_table_identical(built_warehouse):
     settings, _result = built_warehouse
     tables = [f"{schema}.{name}" for schema in ("core", "mart") for name in MODELS[schema]]
-    before = {table: checksum(settings, table) for table in tables}
+    before = table_checksums(settings, tables)
     transform.build(settings)
-    assert {table: checksum(settings, table) for table in tables} == before
+    assert table_checksums(settings, tables) == before
 
 
 def test_incremental_build_takes_the_restated_close_and_keeps_every_other_row(
@@ -316,9 +309,9 @@ def test_incremental_build_takes_the_restated_close_and_keeps_every_other_row(
 
 def test_full_refresh_gives_the_incremental_history(restated_warehouse):
     settings = restated_warehouse["settings"]
-    incremental = checksum(settings, "core.fct_daily_prices")
+    incremental = table_checksum(settings, "core.fct_daily_prices")
     transform.build(settings, select="fct_daily_prices", full_refresh=True)
-    assert checksum(settings, "core.fct_daily_prices") == incremental
+    assert table_checksum(settings, "core.fct_daily_prices") == incremental
 
 
 LATE_SPLIT_SYMBOL = "AAPL"
@@ -343,12 +336,7 @@ def late_split_warehouse(base_settings, s3_server, tmp_path_factory) -> Iterator
         AlphaVantageStub() as stub,
         scratch_warehouse(base_settings, s3_server, tmp_path_factory.mktemp("state")) as scratch,
     ):
-        settings = scratch.with_overrides(
-            price_source="alphavantage",
-            alpha_vantage_api_key="dbt-test-key",
-            alpha_vantage_base_url=stub.base_url,
-            symbols=(LATE_SPLIT_SYMBOL,),
-        )
+        settings = vendor_settings(scratch, stub, "dbt-test-key", symbols=(LATE_SPLIT_SYMBOL,))
         split_day = sorted(standard_bars(LATE_SPLIT_SYMBOL, DAY, count=60))[
             -LATE_SPLIT_SESSIONS_BACK
         ]
@@ -403,6 +391,6 @@ def test_a_split_learned_late_re_adjusts_every_earlier_row(late_split_warehouse)
 
 def test_the_re_adjusted_history_equals_a_full_refresh(late_split_warehouse):
     settings = late_split_warehouse["settings"]
-    incremental = checksum(settings, "core.fct_daily_prices")
+    incremental = table_checksum(settings, "core.fct_daily_prices")
     transform.build(settings, select="fct_daily_prices", full_refresh=True)
-    assert checksum(settings, "core.fct_daily_prices") == incremental
+    assert table_checksum(settings, "core.fct_daily_prices") == incremental

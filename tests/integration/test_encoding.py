@@ -13,14 +13,15 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import psycopg2
 import pytest
 from psycopg2 import sql
+from psycopg2.extensions import connection as Connection
 
 from data_generator.settings import DBT_PROJECT_DIR, Settings
 from data_generator.steps import transform
 from data_generator.storage.warehouse import drop_database
-from tests.support.harness import S3Server, load_day, query, scratch_warehouse, settings_environ
+from tests.support.harness import S3Server, load_day, scratch_warehouse, settings_environ
+from tests.support.warehouse import connect, query
 
 pytestmark = pytest.mark.dbt
 
@@ -28,16 +29,10 @@ DAY = date(2026, 11, 24)
 NON_ASCII_NAME = "Soci\u00e9t\u00e9 G\u00e9n\u00e9rale \u2013 \u03a9"
 
 
-def _admin(settings: Settings):
-    conn = psycopg2.connect(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        user=settings.pg_user,
-        password=settings.pg_password,
-        dbname="postgres",
-    )
-    conn.autocommit = True
-    return conn
+def _admin(settings: Settings) -> Connection:
+    admin = connect(settings, database="postgres")
+    admin.autocommit = True
+    return admin
 
 
 @pytest.fixture

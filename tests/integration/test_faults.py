@@ -25,6 +25,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from psycopg2.extensions import connection as Connection
 
 from data_generator.localdev import postgres, processes, seaweedfs
 from data_generator.settings import PROJECT_ROOT, Settings
@@ -41,12 +42,14 @@ from tests.support.alpha_vantage_stub import (
 )
 from tests.support.harness import (
     S3Server,
-    free_port_base,
-    query,
+    run_fintrade,
     scratch_warehouse,
     settings_environ,
+    vendor_settings,
 )
 from tests.support.pausing_proxy import PausingProxy
+from tests.support.ports import free_port_base
+from tests.support.warehouse import connect, query
 from tests.support.warehouse_state import StoredState, stored_state
 
 pytestmark = pytest.mark.faults
@@ -69,12 +72,12 @@ def stub() -> Iterator[AlphaVantageStub]:
 
 def vendor(settings: Settings, stub: AlphaVantageStub) -> Settings:
     """Two symbols from the Alpha Vantage stand-in, fast retries and a short timeout."""
-    return settings.with_overrides(
+    return vendor_settings(
+        settings,
+        stub,
+        "fault-test-key",
         symbols=SYMBOLS,
         history_days=30,
-        price_source="alphavantage",
-        alpha_vantage_api_key="fault-test-key",
-        alpha_vantage_base_url=stub.base_url,
         alpha_vantage_timeout_seconds=1.0,
     )
 
@@ -84,7 +87,7 @@ def clean_run(base_settings, s3_server, stub, tmp_path_factory) -> Iterator[Stor
     state = tmp_path_factory.mktemp("state")
     with scratch_warehouse(base_settings, s3_server, state) as scratch:
         settings = vendor(scratch, stub)
-        result = run_cli(settings, *RUN)
+        result = run_fintrade(settings, *RUN)
         assert result.returncode == 0, result.stderr
         yield stored_state(settings, with_stamps=False)
 
@@ -96,18 +99,6 @@ def warehouse(base_settings, s3_server, stub, tmp_path) -> Iterator[Settings]:
 
 
 # --- running the command -------------------------------------------------------------------
-
-
-def run_cli(settings: Settings, *args: str, env: dict[str, str] | None = None, **popen):
-    return subprocess.run(
-        [sys.executable, "-m", "data_generator.cli", *args],
-        env=settings_environ(settings) | (env or {}),
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        **popen,
-    )
 
 
 def start_cli(settings: Settings, *args: str) -> subprocess.Popen[str]:
@@ -161,16 +152,10 @@ def wait_until(check, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def superuser_session(settings: Settings):
-    conn = psycopg2.connect(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        user=settings.pg_user,
-        password=settings.pg_password,
-        dbname=settings.pg_database,
-    )
-    conn.autocommit = True
-    return conn
+def superuser_session(settings: Settings) -> Connection:
+    session = connect(settings)
+    session.autocommit = True
+    return session
 
 
 @contextmanager
@@ -226,7 +211,7 @@ def _ignoring_a_restarted_server():
 
 
 def assert_recovers(settings: Settings, clean: StoredState) -> None:
-    rerun = run_cli(settings, *RUN)
+    rerun = run_fintrade(settings, *RUN)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
 
     assert stored_state(settings, with_stamps=False).differences(clean) == []
@@ -251,10 +236,6 @@ def lake_keys_of(settings: Settings) -> set[str]:
 # --- servers of the tests' own -------------------------------------------------------------
 
 
-def _free_port() -> int:
-    return free_port_base(width=1)
-
-
 @pytest.fixture(scope="module")
 def own_postgres(base_settings) -> Iterator[Settings]:
     """A PostgreSQL cluster only these tests use, so restarting it disturbs no one else."""
@@ -262,7 +243,7 @@ def own_postgres(base_settings) -> Iterator[Settings]:
     root.chmod(0o755)  # initdb runs as the postgres user
     settings = base_settings.with_overrides(
         pg_host="127.0.0.1",
-        pg_port=_free_port(),
+        pg_port=free_port_base(width=1),
         pg_user="postgres",
         pg_password=None,
         local_state_dir=root,
@@ -383,7 +364,7 @@ def test_fault_postgres_restarted_during_ingest(own_postgres, own_warehouse, cle
 
 
 def test_fault_postgres_restarted_during_dbt(own_postgres, own_warehouse, clean_run):
-    assert run_cli(own_warehouse, *RUN).returncode == 0
+    assert run_fintrade(own_warehouse, *RUN).returncode == 0
     with held_mid_model(own_warehouse):
         process = start_cli(own_warehouse, *RUN)
         wait_until(lambda: blocked_backends(own_warehouse) == 1, "dbt to reach the model")
@@ -396,7 +377,7 @@ def test_fault_postgres_restarted_during_dbt(own_postgres, own_warehouse, clean_
 
 
 def test_fault_dbt_killed_mid_model(warehouse, clean_run):
-    assert run_cli(warehouse, *RUN).returncode == 0
+    assert run_fintrade(warehouse, *RUN).returncode == 0
     with held_mid_model(warehouse):
         process = start_cli(warehouse, *RUN)
         wait_until(lambda: blocked_backends(warehouse) == 1, "dbt to reach the model")
@@ -425,7 +406,7 @@ def test_fault_s3_stopped_during_ingest(base_settings, own_s3, stub, tmp_path, c
 
 
 def _lake_object_damaged(warehouse, clean_run, damage: str) -> None:
-    assert run_cli(warehouse, "init", "--date", DAY.isoformat()).returncode == 0
+    assert run_fintrade(warehouse, "init", "--date", DAY.isoformat()).returncode == 0
     key = lake_keys.parquet_key("JPM", DAY)
     client = s3_client(warehouse)
     good = client.get_object(Bucket=warehouse.s3_bucket, Key=key)["Body"].read()
@@ -434,8 +415,8 @@ def _lake_object_damaged(warehouse, clean_run, damage: str) -> None:
     before = stored_state(warehouse)
     named = f"s3://{warehouse.s3_bucket}/{key}"
 
-    replay = run_cli(warehouse, "replay")
-    rerun = run_cli(warehouse, *RUN)
+    replay = run_fintrade(warehouse, "replay")
+    rerun = run_fintrade(warehouse, *RUN)
 
     assert replay.returncode == 1
     assert named in one_line_failure(replay.stderr)
@@ -446,7 +427,7 @@ def _lake_object_damaged(warehouse, clean_run, damage: str) -> None:
     assert {k: v for k, v in stored_state(warehouse).tables.items()} == before.tables
     client.delete_object(Bucket=warehouse.s3_bucket, Key=key)
     assert_recovers(warehouse, clean_run)
-    assert run_cli(warehouse, "replay").returncode == 0
+    assert run_fintrade(warehouse, "replay").returncode == 0
 
 
 def test_fault_lake_object_truncated(warehouse, clean_run):
@@ -460,7 +441,7 @@ def test_fault_lake_object_not_parquet(warehouse, clean_run):
 def _vendor_fault(warehouse, clean_run, stub, reply: StubReply, reason: str) -> None:
     stub.set_default("AAPL", reply)
     try:
-        result = run_cli(warehouse, *RUN)
+        result = run_fintrade(warehouse, *RUN)
     finally:
         stub.set_default("AAPL", StubReply(body=data_body("AAPL", standard_bars("AAPL", DAY))))
 
@@ -505,7 +486,7 @@ def test_fault_two_ingests_at_once(warehouse, clean_run):
 
 
 def test_fault_two_dbt_builds_at_once(warehouse, clean_run):
-    assert run_cli(warehouse, *RUN).returncode == 0
+    assert run_fintrade(warehouse, *RUN).returncode == 0
     with held_mid_model(warehouse):
         first = start_cli(warehouse, *RUN)
         wait_until(lambda: blocked_backends(warehouse) == 1, "the first build to reach the model")
@@ -538,7 +519,7 @@ def tmpfs(size: str, *options: str) -> Iterator[Path]:
 def _state_folder_fault(warehouse, clean_run, state: Path, reason: str) -> None:
     broken = warehouse.with_overrides(local_state_dir=state / "state")
 
-    result = run_cli(broken, *RUN)
+    result = run_fintrade(broken, *RUN)
 
     assert result.returncode == 1
     line = one_line_failure(result.stderr)
@@ -566,7 +547,7 @@ def test_fault_state_folder_read_only(warehouse, clean_run):
         _state_folder_fault(warehouse, clean_run, state, "Read-only file system")
 
 
-# --- the matrix and its page ---------------------------------------------------------------
+# --- one test per row of the matrix --------------------------------------------------------
 
 
 def test_every_fault_in_the_matrix_has_its_test_and_back():
@@ -575,9 +556,3 @@ def test_every_fault_in_the_matrix_has_its_test_and_back():
     }
 
     assert tests == {fault.id for fault in fault_matrix.FAULTS}
-
-
-def test_reliability_page_is_the_rendered_matrix():
-    assert fault_matrix.DOC.read_text() == fault_matrix.render(), (
-        "docs/reliability.md is stale: run .venv/bin/python -m tests.support.fault_matrix"
-    )

@@ -20,7 +20,8 @@ from tests.support.alpha_vantage_stub import (
     error_message_body,
     standard_bars,
 )
-from tests.support.harness import query, run_fintrade, table_checksum
+from tests.support.harness import run_fintrade, vendor_settings
+from tests.support.warehouse import query, table_checksum, table_checksums
 
 API_KEY = "SECRETKEY9TEST42"
 DAY = date(2026, 11, 24)
@@ -31,12 +32,7 @@ SYMBOLS = ("AAPL", "MSFT", "JPM")
 @pytest.fixture
 def live(settings: Settings, alpha_vantage_stub: AlphaVantageStub) -> Settings:
     """Settings for the Alpha Vantage path, pointed at the local stand-in."""
-    return settings.with_overrides(
-        price_source="alphavantage",
-        alpha_vantage_api_key=API_KEY,
-        alpha_vantage_base_url=alpha_vantage_stub.base_url,
-        symbols=SYMBOLS,
-    )
+    return vendor_settings(settings, alpha_vantage_stub, API_KEY, symbols=SYMBOLS)
 
 
 def serve(stub: AlphaVantageStub, symbol: str, bars: dict) -> None:
@@ -85,14 +81,14 @@ def test_same_day_rerun_calls_no_api_and_changes_nothing(live, alpha_vantage_stu
     calls = len(alpha_vantage_stub.requests_of())
     lake = Lake.from_settings(live)
     body_before = lake.get(json_key("AAPL", DAY))
-    before = {t: table_checksum(live, t) for t in ("raw.daily_prices", "raw.rejected_prices")}
+    before = table_checksums(live, ("raw.daily_prices", "raw.rejected_prices"))
 
     rerun = ingest(live, DAY)
 
     assert rerun.returncode == 0, rerun.stderr
     assert len(alpha_vantage_stub.requests_of()) == calls == 3
     assert "0 new rows, 0 updated" in rerun.stdout
-    assert {t: table_checksum(live, t) for t in before} == before
+    assert table_checksums(live, before) == before
     assert lake.get(json_key("AAPL", DAY)) == body_before
 
 

@@ -6,7 +6,8 @@ from datetime import date, time
 from zoneinfo import ZoneInfo
 
 from data_generator.settings import Settings
-from tests.support.harness import query, run_fintrade, table_checksum
+from tests.support.harness import run_fintrade
+from tests.support.warehouse import query, table_checksums
 
 DAY = date(2026, 11, 25)
 NEW_YORK = ZoneInfo("America/New_York")
@@ -53,15 +54,15 @@ def test_init_makes_accounts_orders_and_trades_inside_the_day_range(settings):
 def test_init_is_deterministic_and_a_rerun_adds_nothing(settings):
     assert init(settings).returncode == 0
     tables = ("raw.accounts", "raw.orders", "raw.trades", "raw.cash_movements")
-    first = {t: table_checksum(settings, t, exclude=("loaded_at",)) for t in tables}
+    first = table_checksums(settings, tables, exclude=("loaded_at",))
 
     rerun = init(settings)
     assert rerun.returncode == 0
-    assert {t: table_checksum(settings, t, exclude=("loaded_at",)) for t in tables} == first
+    assert table_checksums(settings, tables, exclude=("loaded_at",)) == first
 
     query(settings, "truncate raw.accounts, raw.orders, raw.trades")
     assert init(settings).returncode == 0
-    assert {t: table_checksum(settings, t, exclude=("loaded_at",)) for t in tables} == first
+    assert table_checksums(settings, tables, exclude=("loaded_at",)) == first
 
 
 def test_daily_ingest_adds_that_days_activity(settings):

@@ -22,7 +22,7 @@ from data_generator.localdev.redis_server import (
     stop_redis,
 )
 from data_generator.settings import Settings
-from tests.support.local_airflow import free_port, port_listening
+from tests.support.ports import free_port, port_listening
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None,

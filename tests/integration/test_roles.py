@@ -13,7 +13,8 @@ from data_generator.settings import INIT_SQL, Settings
 from data_generator.steps import transform
 from data_generator.storage import roles
 from data_generator.storage.roles import Role
-from tests.support.harness import load_day, query, run_fintrade, scratch_warehouse
+from tests.support.harness import load_day, run_fintrade, scratch_warehouse
+from tests.support.warehouse import query
 
 DAY = date(2026, 11, 24)
 SYMBOLS = ("AAPL", "JPM")

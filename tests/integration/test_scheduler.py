@@ -21,16 +21,13 @@ from pathlib import Path
 
 import pytest
 
+from data_generator.localdev.processes import port_open
 from data_generator.settings import Settings
 from data_generator.steps.transform import run_dir
-from tests.support.harness import query, settings_environ
-from tests.support.local_airflow import (
-    DAG_ID,
-    airflow_environ,
-    parse_time,
-    port_listening,
-    running_airflow,
-)
+from tests.support.airflow_client import DAG_ID, parse_time
+from tests.support.harness import settings_environ
+from tests.support.local_airflow import airflow_environ, running_airflow
+from tests.support.warehouse import query
 
 pytestmark = pytest.mark.airflow
 
@@ -71,27 +68,27 @@ def test_make_airflow_runs_two_dates_triggered_out_of_order(
     venv = Path(sys.prefix)
 
     with running_airflow(scheduler_env, tmp_path / "airflow", venv) as airflow:
-        airflow.wait_for_dag(DAG_ID, timeout_seconds=300)
-        airflow.unpause(DAG_ID)
-        airflow.trigger(DAG_ID, later, LATER_DAY)
-        airflow.trigger(DAG_ID, earlier, EARLIER_DAY)
+        airflow.api.wait_for_dag(DAG_ID, timeout_seconds=300)
+        airflow.api.set_paused(DAG_ID, False)
+        airflow.api.trigger(DAG_ID, later, LATER_DAY)
+        airflow.api.trigger(DAG_ID, earlier, EARLIER_DAY)
 
-        runs = airflow.wait_for_runs(DAG_ID, [later, earlier], RUNS_TIMEOUT_SECONDS)
+        runs = airflow.api.wait_for_runs(DAG_ID, [later, earlier], RUNS_TIMEOUT_SECONDS)
 
         for name, run in runs.items():
             assert run["state"] == "success", airflow.failed_task_logs(DAG_ID, name)
         for name in runs:
             states = {
                 (ti["task_id"], ti["map_index"]): ti["state"]
-                for ti in airflow.task_instances(DAG_ID, name)
+                for ti in airflow.api.task_instances(DAG_ID, name)
             }
             assert set(states.values()) == {"success"}, states
             assert len(states) == UNMAPPED_TASKS + len(SYMBOLS), states
-        assert sorted(run["dag_run_id"] for run in airflow.dag_runs(DAG_ID)) == sorted(runs)
+        assert sorted(run["dag_run_id"] for run in airflow.api.dag_runs(DAG_ID)) == sorted(runs)
 
     # The earlier day ran second: the scheduler starts queued runs in trigger order, one at a time.
     assert parse_time(runs[earlier]["start_date"]) >= parse_time(runs[later]["end_date"])
-    assert not port_listening(airflow.port)
+    assert not port_open("127.0.0.1", airflow.port)
     assert airflow.stopped_cleanly, (
         f"still running after SIGTERM and SIGKILL: {airflow.leftover_pids}"
     )

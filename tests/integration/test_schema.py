@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from data_generator.settings import INIT_SQL
 from data_generator.storage.warehouse import apply_schema, connect
-from tests.support.harness import query
+from tests.support.harness import apply_init_sql
+from tests.support.warehouse import query
 
 RAW_TABLES = {
     "stocks",
@@ -44,11 +45,7 @@ def test_init_sql_applied_twice_keeps_schema_and_rows(database):
 
 
 def test_prices_are_numeric_and_keyed_by_symbol_and_date(database):
-    conn = connect(database)
-    try:
-        apply_schema(conn)
-    finally:
-        conn.close()
+    apply_init_sql(database)
     types = dict(
         query(
             database,

@@ -11,7 +11,8 @@ import pytest
 from data_generator.settings import Settings
 from data_generator.steps import transform
 from data_generator.steps.transform import DbtBuildError
-from tests.support.harness import load_day, query
+from tests.support.harness import load_day
+from tests.support.warehouse import query
 
 pytestmark = pytest.mark.dbt
 

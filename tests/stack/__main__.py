@@ -16,21 +16,22 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tests.stack import engine, images, plan, warehouse
-from tests.stack.airflow_api import AirflowApi, run_seconds
 from tests.stack.stack import (
     PORT_VARIABLES,
     PROJECT_NAME,
     Stack,
-    free_port,
     generated_settings,
     write_env_file,
 )
+from tests.support.airflow_client import DAG_ID, AirflowApi, AirflowError, run_seconds, task_timings
+from tests.support.ports import free_port
+from tests.support.warehouse import Checksum, changed_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = ROOT / ".local" / "stack-test"
-DAG_ID = "fintrade_pipeline"
 SCHEDULER_CONTAINER = "fintrade_airflow_scheduler"
 INIT_COMMAND = ["python", "/opt/airflow/data_generator/generate_data.py", "--init"]
 LONG_RUNNING = {
@@ -119,7 +120,7 @@ def _timings_figure(
 ) -> tuple[str, dict[str, int]]:
     """The run's wall time and task durations, and each task's try number (a cleared run counts
     its tries on from the earlier ones, so a retry there is more than one try past them)."""
-    timings = api.task_timings(DAG_ID, run["dag_run_id"])
+    timings = task_timings(api.task_instances(DAG_ID, run["dag_run_id"]))
     tasks = sorted(timings, key=lambda t: -t.seconds)
     slowest = ", ".join(f"{t.task} {t.seconds:.0f}s" for t in tasks[:4])
     before = tries_before or {}
@@ -132,9 +133,19 @@ def _timings_figure(
     ), tries
 
 
+def succeeded(api: AirflowApi, run_id: str) -> dict[str, Any]:
+    """The run once it has ended in success; else an error naming its unsuccessful tasks."""
+    run = api.wait_for_runs(DAG_ID, [run_id], RUN_TIMEOUT)[run_id]
+    if run["state"] != "success":
+        timings = task_timings(api.task_instances(DAG_ID, run_id))
+        failed = [t.task for t in timings if t.state != "success"]
+        raise AirflowError(f"{run_id} ended {run['state']}; tasks not successful: {failed}")
+    return run
+
+
 def run_checks(stack: Stack, report: Report, bench: bool) -> None:
     settings = stack.settings
-    api = AirflowApi(f"http://127.0.0.1:{settings['AIRFLOW_API_PORT']}")
+    api = AirflowApi(f"http://127.0.0.1:{settings['AIRFLOW_API_PORT']}", poll_seconds=5.0)
     warehouse_port = int(settings["WAREHOUSE_PORT"])
     password = settings["WAREHOUSE_DB_PASSWORD"]
     scheduled_run_id = ""
@@ -166,10 +177,7 @@ def run_checks(stack: Stack, report: Report, bench: bool) -> None:
 
     def login_and_unpause() -> str:
         api.login(settings["AIRFLOW_ADMIN_USER"], settings["AIRFLOW_ADMIN_PASSWORD"])
-        api.wait_for_dag(DAG_ID, timeout=300)
-        errors = api.import_errors()
-        if errors:
-            raise RuntimeError(f"DAG import errors: {errors}")
+        api.wait_for_dag(DAG_ID, timeout_seconds=300)
         api.set_paused(DAG_ID, False)
         return f"logged in as {settings['AIRFLOW_ADMIN_USER']}, {DAG_ID} unpaused"
 
@@ -177,7 +185,7 @@ def run_checks(stack: Stack, report: Report, bench: bool) -> None:
 
     def scheduled_run() -> str:
         deadline = time.monotonic() + 300
-        while not (scheduled := [r for r in api.runs(DAG_ID) if r["run_type"] == "scheduled"]):
+        while not (scheduled := [r for r in api.dag_runs(DAG_ID) if r["run_type"] == "scheduled"]):
             if time.monotonic() > deadline:
                 raise RuntimeError("the scheduler made no run within 300 s of the unpause")
             time.sleep(5)
@@ -187,7 +195,7 @@ def run_checks(stack: Stack, report: Report, bench: bool) -> None:
             raise RuntimeError(f"the scheduler's run is for {logical}, expected {expected}")
         nonlocal scheduled_run_id
         scheduled_run_id = run["dag_run_id"]
-        finished = api.wait_for_run(DAG_ID, scheduled_run_id, RUN_TIMEOUT)
+        finished = succeeded(api, scheduled_run_id)
         figures.append(_timings_figure(api, finished, "scheduled run")[0])
         return f"{run['dag_run_id']} (logical date {logical}) succeeded"
 
@@ -195,8 +203,8 @@ def run_checks(stack: Stack, report: Report, bench: bool) -> None:
     earlier_run_id = f"stacktest__{earlier.isoformat()}"
 
     def triggered_run() -> str:
-        api.trigger(DAG_ID, earlier, earlier_run_id)
-        finished = api.wait_for_run(DAG_ID, earlier_run_id, RUN_TIMEOUT)
+        api.trigger(DAG_ID, earlier_run_id, earlier)
+        finished = succeeded(api, earlier_run_id)
         figure, tries = _timings_figure(api, finished, "API-triggered run")
         figures.append(figure)
         triggered_tries.update(tries)
@@ -204,37 +212,33 @@ def run_checks(stack: Stack, report: Report, bench: bool) -> None:
 
     def marts_have_rows() -> str:
         checksums = warehouse.table_checksums(warehouse_port, password)
-        marts = {name: rows for name, (rows, _) in checksums.items() if name.startswith("mart.")}
+        marts = {name: c.rows for name, c in checksums.items() if name.startswith("mart.")}
         empty = [name for name, rows in marts.items() if rows == 0]
         if not marts or empty:
             raise RuntimeError(f"marts without rows: {empty or 'no mart tables at all'}")
         return ", ".join(f"{name} {rows}" for name, rows in sorted(marts.items()))
 
-    before: dict[str, tuple[int, str]] = {}
+    before: dict[str, Checksum] = {}
 
     def down_up_keeps_data() -> str:
         before.update(warehouse.table_checksums(warehouse_port, password))
         stack.down(volumes=False)
         stack.run("up", "--detach", "--no-build")
         stack.wait_healthy(ALL_SERVICES, HEALTHY_TIMEOUT)
-        changed = warehouse.changed_tables(
-            before, warehouse.table_checksums(warehouse_port, password)
-        )
+        changed = changed_tables(before, warehouse.table_checksums(warehouse_port, password))
         if changed:
             raise RuntimeError(f"changed by down/up: {changed}")
         api.login(settings["AIRFLOW_ADMIN_USER"], settings["AIRFLOW_ADMIN_PASSWORD"])
-        known = {run["dag_run_id"] for run in api.runs(DAG_ID)}
+        known = {run["dag_run_id"] for run in api.dag_runs(DAG_ID)}
         if not {scheduled_run_id, earlier_run_id} <= known:
             raise RuntimeError("Airflow forgot its runs across down/up")
         return f"{len(before)} raw and mart tables identical, both runs still recorded"
 
     def rerun_is_noop() -> str:
         api.clear(DAG_ID, earlier_run_id)
-        finished = api.wait_for_run(DAG_ID, earlier_run_id, RUN_TIMEOUT)
+        finished = succeeded(api, earlier_run_id)
         figures.append(_timings_figure(api, finished, "rerun (cleared)", triggered_tries)[0])
-        changed = warehouse.changed_tables(
-            before, warehouse.table_checksums(warehouse_port, password)
-        )
+        changed = changed_tables(before, warehouse.table_checksums(warehouse_port, password))
         if changed:
             raise RuntimeError(f"changed by the rerun of {earlier}: {changed}")
         return f"{earlier} cleared and run again; {len(before)} raw and mart tables identical"

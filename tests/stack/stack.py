@@ -11,7 +11,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -32,20 +31,8 @@ SECRET_VARIABLES = (
     "LAKE_SECRET_ACCESS_KEY",
 )
 PORT_VARIABLES = ("AIRFLOW_API_PORT", "WAREHOUSE_PORT", "LAKE_S3_PORT")
-# Ports other work on this machine uses; never published by the stack test.
-RESERVED_PORTS = frozenset({5432, 5433, 6379, 8080, 8333})
 # Docker names a volume nobody named (an image's VOLUME without a mount) by 64 hex digits.
 ANONYMOUS_VOLUME = re.compile(r"^[0-9a-f]{64}$")
-
-
-def free_port(reserved: frozenset[int] = RESERVED_PORTS) -> int:
-    """A port nothing listens on at 127.0.0.1 right now (the OS picks it)."""
-    while True:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        if port not in reserved:
-            return port
 
 
 def generated_settings(images: dict[str, str], ports: dict[str, int]) -> dict[str, str]:

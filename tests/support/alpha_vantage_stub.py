@@ -20,11 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import subprocess
+import sys
 import threading
 import time
 import zlib
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -33,6 +36,7 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import parse_qs, urlsplit
 
+REPO_ROOT = Path(__file__).resolve().parents[2]  # where `python -m tests.support...` runs
 QUERY_PATH = "/query"
 DAILY_FUNCTION = "TIME_SERIES_DAILY"
 ACTION_FUNCTIONS = ("SPLITS", "DIVIDENDS")
@@ -433,6 +437,51 @@ def main(argv: list[str] | None = None) -> None:
     with AlphaVantageStub(args.port, error_symbols, args.series_end, args.request_log) as stub:
         print(f"listening on {stub.base_url}", flush=True)
         stop_requested.wait()
+
+
+@dataclass
+class StandaloneStub:
+    base_url: str
+    process: subprocess.Popen[str]
+    request_log: Path | None = None
+
+    def daily_requests(self) -> Counter[str]:
+        """TIME_SERIES_DAILY requests per symbol so far (needs `request_log`)."""
+        log = self.request_log
+        lines = log.read_text().splitlines() if log is not None and log.exists() else []
+        return Counter(
+            symbol
+            for function, symbol in (line.split(" ", 1) for line in lines)
+            if function == "TIME_SERIES_DAILY"
+        )
+
+
+@contextmanager
+def standalone_stub(
+    error_symbols: Iterable[str] = (),
+    series_end: date | None = None,
+    request_log: Path | None = None,
+) -> Iterator[StandaloneStub]:
+    """The stand-in as its own process, as `python -m` runs it above, for tests whose client is
+    another process; yielded once it listens, stopped by SIGTERM afterwards (its exit code is
+    then on `process`)."""
+    command = [sys.executable, "-m", __name__, "--port", "0"]
+    command += ["--error-symbols", ",".join(error_symbols)]
+    if series_end is not None:
+        command += ["--series-end", series_end.isoformat()]
+    if request_log is not None:
+        command += ["--request-log", str(request_log)]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        if not first_line.startswith("listening on "):
+            raise RuntimeError(f"the standalone stub did not start: {first_line!r}")
+        base_url = first_line.removeprefix("listening on ").strip()
+        yield StandaloneStub(base_url, process, request_log)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 if __name__ == "__main__":

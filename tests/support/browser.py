@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from data_generator.settings import PROJECT_ROOT
+from tests.support.ports import free_port
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -76,12 +76,6 @@ def chromium() -> Iterator[WebDriver]:
             yield driver
         finally:
             driver.quit()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

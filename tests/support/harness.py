@@ -1,27 +1,30 @@
-"""What the integration tests share besides fixtures: scratch warehouses, the CLI as a user
-runs it, queries, and the one table checksum every idempotence check compares."""
+"""What the integration tests share besides fixtures: scratch warehouses, a day loaded
+in-process, and the CLI as a user runs it (queries and checksums: tests/support/warehouse.py)."""
 
 from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-import psycopg2
-
-from data_generator.localdev import processes
 from data_generator.reference.universe import select_stocks
 from data_generator.settings import PROJECT_ROOT, Settings
 from data_generator.steps.day import IngestReport, ingest_day
 from data_generator.steps.resources import open_resources
-from data_generator.storage.warehouse import create_database_if_missing, drop_database
+from data_generator.storage.warehouse import (
+    apply_schema,
+    connect,
+    create_database_if_missing,
+    drop_database,
+)
+from tests.support.alpha_vantage_stub import AlphaVantageStub
 
 
 @contextmanager
@@ -42,27 +45,6 @@ class S3Server:
     secret_key: str
 
 
-def free_port_base(width: int = 8) -> int:
-    """A base port with `width` free ports above it (weed mini opens several)."""
-    for _ in range(50):
-        base = 20000 + secrets.randbelow(20000)
-        ports = range(base, base + width)
-        if not any(processes.port_open("127.0.0.1", p) for p in ports) and all(
-            bindable(p) for p in ports
-        ):
-            return base
-    raise RuntimeError("no free port range for SeaweedFS")
-
-
-def bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 @contextmanager
 def scratch_warehouse(base: Settings, s3: S3Server, state_dir: Path) -> Iterator[Settings]:
     """A fresh database and a fresh bucket on the real S3 server, synthetic prices by default,
@@ -79,6 +61,12 @@ def scratch_warehouse(base: Settings, s3: S3Server, state_dir: Path) -> Iterator
             alpha_vantage_max_attempts=2,
             alpha_vantage_timeout_seconds=2.0,
         )
+
+
+def apply_init_sql(settings: Settings) -> None:
+    """`sql/init.sql` on the settings' database, as every command applies it first."""
+    with closing(connect(settings)) as conn:
+        apply_schema(conn)
 
 
 def load_day(settings: Settings, day: date, *, initialise: bool = True) -> IngestReport:
@@ -122,11 +110,14 @@ def settings_environ(settings: Settings) -> dict[str, str]:
     return env
 
 
-def run_fintrade(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    """The real console command in a child process, as a user runs it."""
+def run_fintrade(
+    settings: Settings, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real console command in a child process, as a user runs it; `env` adds to (or
+    overrides) what `settings` set."""
     return subprocess.run(
         [sys.executable, "-m", "data_generator.cli", *args],
-        env=settings_environ(settings),
+        env=settings_environ(settings) | dict(env or {}),
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -134,42 +125,13 @@ def run_fintrade(settings: Settings, *args: str) -> subprocess.CompletedProcess[
     )
 
 
-def query(settings: Settings, statement: str, params: tuple = ()) -> list[tuple]:
-    conn = psycopg2.connect(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        user=settings.pg_user,
-        password=settings.pg_password,
-        dbname=settings.pg_database,
+def vendor_settings(
+    settings: Settings, stub: AlphaVantageStub, api_key: str, **overrides: Any
+) -> Settings:
+    """`settings` on the Alpha Vantage path, pointed at the local stand-in, plus `overrides`."""
+    return settings.with_overrides(
+        price_source="alphavantage",
+        alpha_vantage_api_key=api_key,
+        alpha_vantage_base_url=stub.base_url,
+        **overrides,
     )
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(statement, params or None)
-            return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
-
-
-def table_checksum(settings: Settings, table: str, exclude: tuple[str, ...] = ()) -> str:
-    """md5 over a table's rows in key order: equal checksums mean equal contents."""
-    schema, name = table.split(".")
-    columns = [
-        row[0]
-        for row in query(
-            settings,
-            "select column_name from information_schema.columns "
-            "where table_schema = %s and table_name = %s order by ordinal_position",
-            (schema, name),
-        )
-        if row[0] not in exclude
-    ]
-    column_list = ", ".join(columns)
-    row = query(
-        settings,
-        f"select md5(coalesce(string_agg(r::text, '|' order by r::text), '')) "
-        f"from (select {column_list} from {table}) as r",
-    )
-    return row[0][0]
-
-
-# --- end PostgreSQL and S3 ------------------------------------------------------------------

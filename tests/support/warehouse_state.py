@@ -12,16 +12,15 @@ from dataclasses import dataclass
 
 from data_generator.settings import Settings
 from data_generator.storage.lake import s3_client
-from tests.support.harness import query, table_checksum
+from tests.support.warehouse import Checksum, schema_checksums
 
 COMPARED_SCHEMAS = ("raw", "core", "mart")
-RUN_LOGS = frozenset({"raw.ingest_runs", "mart.mart_ingest_status"})
 STAMP_COLUMNS = ("loaded_at", "rejected_at", "started_at", "finished_at")
 
 
 @dataclass(frozen=True)
 class StoredState:
-    tables: dict[str, str]  # "schema.table" -> checksum of its rows
+    tables: dict[str, Checksum]  # "schema.table" -> checksum of its rows
     lake: dict[str, str]  # key -> ETag
 
     def differences(self, other: StoredState) -> list[str]:
@@ -39,16 +38,6 @@ class StoredState:
         return tables + keys
 
 
-def table_names(settings: Settings) -> list[str]:
-    rows = query(
-        settings,
-        "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_schema = any(%s) and table_type = 'BASE TABLE' order by 1",
-        (list(COMPARED_SCHEMAS),),
-    )
-    return [row[0] for row in rows if row[0] not in RUN_LOGS]
-
-
 def lake_objects(settings: Settings) -> dict[str, str]:
     """Every object of the bucket with its ETag (an MD5 of the bytes for a plain upload)."""
     client = s3_client(settings)
@@ -64,8 +53,7 @@ def stored_state(settings: Settings, *, with_stamps: bool = True) -> StoredState
 
     `with_stamps=False` leaves load times out, to compare two databases built at different times.
     """
-    tables = {}
-    for name in table_names(settings):
-        exclude = () if with_stamps else STAMP_COLUMNS
-        tables[name] = table_checksum(settings, name, exclude=exclude)
+    tables = schema_checksums(
+        settings, COMPARED_SCHEMAS, exclude=() if with_stamps else STAMP_COLUMNS
+    )
     return StoredState(tables=tables, lake=lake_objects(settings))

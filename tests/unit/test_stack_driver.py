@@ -14,8 +14,11 @@ import pytest
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
-from tests.stack import images, plan, stack, warehouse
+from tests.stack import images, plan, stack
 from tests.stack.stack import Service
+from tests.support.airflow_client import TaskTiming, run_seconds, task_timings
+from tests.support.ports import RESERVED_PORTS, free_port
+from tests.support.warehouse import Checksum, changed_tables
 
 OFFICIAL = {
     "POSTGRES_IMAGE": "postgres:15.20",
@@ -110,8 +113,8 @@ def test_generated_settings_are_fresh_usable_secrets(tmp_path):
 
 
 def test_free_port_is_never_one_other_work_uses():
-    ports = {stack.free_port() for _ in range(20)}
-    assert not ports & stack.RESERVED_PORTS
+    ports = {free_port() for _ in range(20)}
+    assert not ports & RESERVED_PORTS
     assert all(1024 <= port <= 65535 for port in ports)
 
 
@@ -137,11 +140,43 @@ def test_not_ready_until_every_service_is_healthy_and_one_shots_exited_zero():
 
 
 def test_changed_tables_names_every_difference():
-    before = {"raw.trades": (10, "a"), "mart.x": (3, "b"), "mart.gone": (1, "c")}
-    after = {"raw.trades": (10, "a"), "mart.x": (3, "changed"), "mart.new": (2, "d")}
-    assert warehouse.changed_tables(before, dict(before)) == []
-    assert warehouse.changed_tables(before, after) == [
+    before = {
+        "raw.trades": Checksum(10, "a"),
+        "mart.x": Checksum(3, "b"),
+        "mart.gone": Checksum(1, "c"),
+    }
+    after = {
+        "raw.trades": Checksum(10, "a"),
+        "mart.x": Checksum(3, "changed"),
+        "mart.new": Checksum(2, "d"),
+    }
+    assert changed_tables(before, dict(before)) == []
+    assert changed_tables(before, after) == [
         "mart.gone: 1 -> 0 rows",
         "mart.new: 0 -> 2 rows",
         "mart.x: 3 -> 3 rows",
     ]
+
+
+def test_task_timings_key_mapped_instances_by_index():
+    instances = [
+        {"task_id": "check_run", "map_index": -1, "state": "success", "try_number": 1},
+        {"task_id": "ingest_prices", "map_index": 2, "state": None, "try_number": 0},
+        {
+            "task_id": "load_activity",
+            "map_index": -1,
+            "state": "failed",
+            "try_number": 2,
+            "duration": 4.5,
+        },
+    ]
+    assert task_timings(instances) == [
+        TaskTiming("check_run", "success", 1, 0.0),
+        TaskTiming("ingest_prices[2]", "none", 0, 0.0),
+        TaskTiming("load_activity", "failed", 2, 4.5),
+    ]
+
+
+def test_run_seconds_reads_the_apis_utc_times():
+    run = {"start_date": "2026-01-05T10:00:00Z", "end_date": "2026-01-05T10:01:30.5+00:00"}
+    assert run_seconds(run) == 90.5
