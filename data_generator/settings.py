@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     symbols: Annotated[tuple[str, ...] | None, NoDecode] = Field(None, alias="FINTRADE_SYMBOLS")
     # Symbols per Airflow price task; raised for a large universe (steps/batches.py).
     symbols_per_task: WholeNumber = Field(1, alias="FINTRADE_SYMBOLS_PER_TASK")
+    # At most this many price tasks, whatever the universe (capped at 256; steps/batches.py).
+    max_price_tasks: WholeNumber = Field(32, alias="FINTRADE_MAX_PRICE_TASKS")
     seed: WholeNumber = Field(42, alias="FINTRADE_SEED")
     history_days: WholeNumber = Field(365, alias="FINTRADE_HISTORY_DAYS")
     universe_file: Path = Field(UNIVERSE_FILE, alias="FINTRADE_UNIVERSE_FILE")

@@ -38,7 +38,9 @@ _settings = load_settings()
 SYMBOLS: list[str] = [
     stock.symbol for stock in select_stocks(_settings.symbols, _settings.universe_file)
 ]
-BATCHES: list[list[str]] = batches.split_into_batches(SYMBOLS, _settings.symbols_per_task)
+BATCHES: list[list[str]] = batches.split_into_batches(
+    SYMBOLS, _settings.symbols_per_task, _settings.max_price_tasks
+)
 FAILED_SYMBOLS_KEY = "failed_symbols"
 
 # dbt layers in build order; each `dbt build --select <layer>` runs the layer's models and then

@@ -3,7 +3,9 @@
 Airflow refuses more than `max_map_length` (1,024 by default) mapped instances of a task, and
 every instance is a process that imports Python, Airflow and the project. A small universe keeps
 one symbol per task, so each shows, retries and fails alone in the UI; a large one is cut into
-at most `MAX_BATCHES` batches, whatever `FINTRADE_SYMBOLS_PER_TASK` asks for.
+at most `FINTRADE_MAX_PRICE_TASKS` batches (32 by default), whatever `FINTRADE_SYMBOLS_PER_TASK`
+asks for: a task costs seconds of start-up under the scheduler, so 500 one-symbol tasks on two
+slots would spend most of the run starting processes. Never more than `MAX_BATCHES`.
 
 Batches are consecutive runs of the universe in its own order, so the same universe always
 gives the same batches and a symbol keeps its batch (and its task's map index) from run to run.
@@ -14,19 +16,24 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-# Far below Airflow's default max_map_length (1,024), with room for a DAG that maps twice.
+# Far below Airflow's default max_map_length (1,024), with room for a DAG that maps twice: the
+# ceiling of FINTRADE_MAX_PRICE_TASKS, for a cluster with that many worker slots.
 MAX_BATCHES = 256
+DEFAULT_MAX_BATCHES = 32
 
 
-def batch_size(symbol_count: int, symbols_per_task: int, max_batches: int = MAX_BATCHES) -> int:
-    """The setting, raised just enough that `symbol_count` symbols make at most `max_batches`."""
+def batch_size(
+    symbol_count: int, symbols_per_task: int, max_batches: int = DEFAULT_MAX_BATCHES
+) -> int:
+    """The setting, raised just enough that `symbol_count` symbols make at most `max_batches`
+    (itself at most `MAX_BATCHES`)."""
     if symbols_per_task < 1 or max_batches < 1:
         raise ValueError("symbols_per_task and max_batches must be at least 1")
-    return max(symbols_per_task, math.ceil(symbol_count / max_batches))
+    return max(symbols_per_task, math.ceil(symbol_count / min(max_batches, MAX_BATCHES)))
 
 
 def split_into_batches(
-    symbols: Sequence[str], symbols_per_task: int, max_batches: int = MAX_BATCHES
+    symbols: Sequence[str], symbols_per_task: int, max_batches: int = DEFAULT_MAX_BATCHES
 ) -> list[list[str]]:
     """`symbols` in order, cut into batches of `batch_size` (the last may be shorter).
 

@@ -7,6 +7,7 @@ import pytest
 from data_generator.reference.universe import load_universe
 from data_generator.settings import ConfigError, load_settings
 from data_generator.steps.batches import (
+    DEFAULT_MAX_BATCHES,
     MAX_BATCHES,
     batch_label,
     batch_size,
@@ -48,7 +49,7 @@ def test_any_universe_stays_far_below_max_map_length(count: int, per_task: int) 
 
     batches = split_into_batches(symbols, per_task)
 
-    assert len(batches) <= MAX_BATCHES <= AIRFLOW_MAX_MAP_LENGTH // 4
+    assert len(batches) <= DEFAULT_MAX_BATCHES <= MAX_BATCHES <= AIRFLOW_MAX_MAP_LENGTH // 4
     assert [symbol for batch in batches for symbol in batch] == symbols
     size = batch_size(count, per_task)
     assert all(len(batch) == size for batch in batches[:-1])
@@ -56,13 +57,18 @@ def test_any_universe_stays_far_below_max_map_length(count: int, per_task: int) 
 
 
 def test_the_cap_only_raises_the_size_as_far_as_it_must() -> None:
-    assert batch_size(256, 1) == 1
-    assert batch_size(257, 1) == 2
-    assert batch_size(5_000, 1) == 20
-    assert batch_size(50_000, 1) == 196
-    assert batch_size(50_000, 500) == 500
-    assert len(split_into_batches(tickers(5_000), 1)) == 250
-    assert len(split_into_batches(tickers(50_000), 1)) == 256
+    assert batch_size(32, 1) == 1
+    assert batch_size(33, 1) == 2
+    assert batch_size(500, 1) == 16
+    assert batch_size(5_000, 1) == 157
+    assert batch_size(5_000, 500) == 500
+    assert len(split_into_batches(tickers(500), 1)) == 32
+    assert len(split_into_batches(tickers(5_000), 1)) == 32
+
+
+def test_a_cluster_may_map_more_tasks_but_never_past_the_ceiling() -> None:
+    assert batch_size(5_000, 1, max_batches=250) == 20
+    assert len(split_into_batches(tickers(50_000), 1, max_batches=10_000)) == MAX_BATCHES
 
 
 def test_the_same_universe_always_gives_the_same_batches() -> None:
