@@ -11,6 +11,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -46,6 +47,9 @@ class Settings:
     symbols: tuple[str, ...] | None = None
     seed: int = 42
     history_days: int = 365
+    # First day of the synthetic source's price paths: a scale run of more years starts earlier.
+    # Paths are drawn from this day on, so a different start gives different (still seeded) bars.
+    synthetic_start: date = date(2012, 1, 3)
     universe_file: Path = UNIVERSE_FILE
 
     pg_host: str = "127.0.0.1"
@@ -134,6 +138,16 @@ def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> fl
     return value
 
 
+def _date(env: Mapping[str, str], name: str, default: date) -> date:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a date (YYYY-MM-DD), got {raw!r}") from None
+
+
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
     value = env.get(name, "").strip().lower() or default
     if value not in choices:
@@ -197,6 +211,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         symbols=parse_symbols(env.get("FINTRADE_SYMBOLS")),
         seed=_positive_int(env, "FINTRADE_SEED", Settings.seed),
         history_days=_positive_int(env, "FINTRADE_HISTORY_DAYS", Settings.history_days),
+        synthetic_start=_date(env, "FINTRADE_SYNTHETIC_START", Settings.synthetic_start),
         universe_file=Path(_optional(env, "FINTRADE_UNIVERSE_FILE") or UNIVERSE_FILE),
         pg_host=_optional(env, "PGHOST") or Settings.pg_host,
         pg_port=_positive_int(env, "PGPORT", Settings.pg_port),
