@@ -14,6 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from data_generator import lake as lake_keys
 from data_generator import ledger, ledger_store, oltp, roles
 from data_generator.actions_step import (
@@ -31,24 +35,20 @@ from data_generator.alpha_vantage import (
 from data_generator.call_budget import CallBudget
 from data_generator.config import Settings, load_settings
 from data_generator.lake import Lake, LakeError
-from data_generator.prices import (
-    ReplyFormatError,
-    bars_to_table,
-    check_reply,
-    parse_daily_reply,
-    table_to_bars,
-)
+from data_generator.prices import ReplyFormatError, check_reply, series_table
 from data_generator.services import local_s3_settings
 from data_generator.synthetic import SyntheticPriceSource
 from data_generator.trading_calendar import is_trading_day
 from data_generator.universe import Stock, load_universe, select_stocks
 from data_generator.warehouse import (
+    PRICE_TABLE_SCHEMA,
     Connection,
     LoadCounts,
     WarehouseError,
     delete_prices_not_in,
     insert_new_rows,
-    load_prices,
+    load_price_table,
+    price_table,
     record_ingest_run,
     record_rejects,
     upsert_stocks,
@@ -230,45 +230,45 @@ def _daily_limit_hit_in_run(res: Resources, logical_date: date) -> bool:
         return cur.fetchone()[0]
 
 
-def _reply_body(res: Resources, symbol: str, logical_date: date) -> tuple[bytes, bool]:
-    """The reply for (symbol, date): the lake's copy if any, else the source's, stored once."""
+def _reply_series(
+    res: Resources, symbol: str, logical_date: date
+) -> tuple[dict[str, object], bool]:
+    """The checked series of the reply for (symbol, date): the lake's copy if any, else the
+    source's, stored once. Each body is parsed once: a reply of years is mostly parsing."""
     key = lake_keys.json_key(symbol, logical_date)
     body = res.lake.get(key)
     if body is not None:
-        return body, False
+        return check_reply(symbol, body), False
     if isinstance(res.source, AlphaVantageClient) and _daily_limit_hit_in_run(res, logical_date):
         raise DailyLimitError(f"{symbol}: not requested, {DAILY_LIMIT_MESSAGE} earlier in this run")
     body = res.source.fetch_daily(symbol)
-    check_reply(symbol, body)  # a broken reply must not become the day's write-once record
+    series = check_reply(symbol, body)  # a broken reply must not become the write-once record
     if not res.lake.put_once(key, body, "application/json"):
-        body = res.lake.get(key) or body  # another writer won the race: theirs is the record
-    return body, True
+        stored = res.lake.get(key)  # another writer won the race: theirs is the record
+        if stored is not None:
+            series = check_reply(symbol, stored)
+    return series, True
 
 
 def _load_snapshot(
     res: Resources,
     symbol: str,
     logical_date: date,
-    body: bytes,
+    series: dict[str, object],
     started_at: datetime,
 ) -> tuple[LoadCounts, int]:
     source_name = _source_name(res.source)
-    parsed = parse_daily_reply(symbol, body, source_name, logical_date)
+    table, rejects = series_table(symbol, series, source_name, logical_date)
     pkey = lake_keys.parquet_key(symbol, logical_date)
-    table = bars_to_table(parsed.bars)
     if not res.lake.put_table_once(pkey, table) and not res.lake.get_table(pkey).equals(table):
         # A rerun keeps the write-once snapshot, so it must still be the one this reply makes.
         raise LakeError(
             f"s3://{res.lake.bucket}/{pkey} differs from the snapshot its reply makes; "
             "delete it and rerun the date to rebuild it"
         )
-    rows = [
-        (symbol, day, o, h, lo, c, v, source_name, pkey)
-        for day, o, h, lo, c, v in parsed.bars.rows()
-    ]
     with res.conn, res.conn.cursor() as cur:
-        counts = load_prices(cur, rows)
-        record_rejects(cur, parsed.rejects, lake_keys.json_key(symbol, logical_date))
+        counts = load_price_table(cur, price_table(table, pkey))
+        record_rejects(cur, rejects, lake_keys.json_key(symbol, logical_date))
     record_ingest_run(
         res.conn,
         logical_date=logical_date,
@@ -276,11 +276,11 @@ def _load_snapshot(
         source=source_name,
         status="loaded",
         rows_loaded=counts.written,
-        rows_rejected=len(parsed.rejects),
+        rows_rejected=len(rejects),
         error=None,
         started_at=started_at,
     )
-    return counts, len(parsed.rejects)
+    return counts, len(rejects)
 
 
 def _stale_fallback(
@@ -291,18 +291,16 @@ def _stale_fallback(
     if not earlier:
         raise SymbolIngestError(f"{symbol}: {DAILY_LIMIT_MESSAGE} and the lake has no earlier data")
     snapshot = earlier[-1]
-    bars = table_to_bars(res.lake.get_table(snapshot.key), symbol, snapshot.snapshot_date)
-    rows = [
-        (symbol, d, o, h, lo, c, v, bars.source, snapshot.key) for d, o, h, lo, c, v in bars.rows()
-    ]
+    rows = price_table(res.lake.get_table(snapshot.key), snapshot.key)
+    source = rows["source"][0].as_py() if rows.num_rows else "unknown"
     with res.conn, res.conn.cursor() as cur:
-        counts = load_prices(cur, rows)
+        counts = load_price_table(cur, rows)
     message = f"{DAILY_LIMIT_MESSAGE}; kept the lake's snapshot of {snapshot.snapshot_date}"
     record_ingest_run(
         res.conn,
         logical_date=logical_date,
         symbol=symbol,
-        source=bars.source,
+        source=source,
         status="stale",
         rows_loaded=counts.written,
         rows_rejected=0,
@@ -317,10 +315,10 @@ def ingest_symbol_with(res: Resources, symbol: str, logical_date: date) -> Symbo
     started_at = datetime.now(UTC)
     try:
         try:
-            body, called_api = _reply_body(res, symbol, logical_date)
+            series, called_api = _reply_series(res, symbol, logical_date)
         except DailyLimitError:
             return _stale_fallback(res, symbol, logical_date, started_at)
-        counts, rejected = _load_snapshot(res, symbol, logical_date, body, started_at)
+        counts, rejected = _load_snapshot(res, symbol, logical_date, series, started_at)
     except InvalidApiKeyError:
         raise
     except (
@@ -520,6 +518,39 @@ class ReplayResult:
         )
 
 
+def _newest_rows(snapshots: list[pa.Table]) -> pa.Table:
+    """One row per day from price tables oldest snapshot first: the newest values, keyed to the
+    snapshot that first gave them (the start of their last unbroken run), in Arrow, not per row.
+    """
+    if not snapshots:
+        return PRICE_TABLE_SCHEMA.empty_table()
+    order = pa.concat_tables(snapshots).append_column(
+        "snapshot_order",
+        pa.array(np.repeat(np.arange(len(snapshots)), [t.num_rows for t in snapshots])),
+    )
+    rows = order.sort_by([("price_date", "ascending"), ("snapshot_order", "ascending")])
+    if rows.num_rows == 0:
+        return rows.drop_columns(["snapshot_order"])
+    same_day = pc.equal(rows["price_date"][1:], rows["price_date"][:-1])
+    unchanged = same_day
+    for name in ("open_price", "high_price", "low_price", "close_price", "volume", "source"):
+        unchanged = pc.and_(unchanged, pc.equal(rows[name][1:], rows[name][:-1]))
+    positions = np.arange(rows.num_rows)
+    continues = np.concatenate(([False], unchanged.to_numpy(zero_copy_only=False)))
+    run_start = np.maximum.accumulate(np.where(continues, 0, positions))
+    last_of_day = np.concatenate((~same_day.to_numpy(zero_copy_only=False), [True]))
+    newest = positions[last_of_day]
+    return (
+        rows.take(newest)
+        .set_column(
+            rows.schema.get_field_index("lake_key"),
+            "lake_key",
+            rows["lake_key"].take(run_start[newest]),
+        )
+        .drop_columns(["snapshot_order"])
+    )
+
+
 def replay_symbol(conn: Connection, lake: Lake, symbol: str, since: date | None) -> ReplayResult:
     """Rebuild one symbol's rows from its Parquet snapshots with no API call.
 
@@ -527,22 +558,16 @@ def replay_symbol(conn: Connection, lake: Lake, symbol: str, since: date | None)
     its current values, which is exactly what the daily loads recorded; the newest value wins.
     """
     snapshots = [s for s in lake.snapshots(symbol) if since is None or s.snapshot_date >= since]
-    latest: dict[date, tuple] = {}
+    tables = []
     for snapshot in snapshots:
-        bars = table_to_bars(lake.get_table(snapshot.key), symbol, snapshot.snapshot_date)
-        for day, o, h, lo, c, v in bars.rows():
-            if since is not None and day < since:
-                continue
-            values = (o, h, lo, c, v, bars.source)
-            if day not in latest or latest[day][0] != values:
-                latest[day] = (values, snapshot.key)
-    rows = [
-        (symbol, day, o, h, lo, c, v, source, key)
-        for day, ((o, h, lo, c, v, source), key) in sorted(latest.items())
-    ]
+        rows = price_table(lake.get_table(snapshot.key), snapshot.key)
+        if since is not None:
+            rows = rows.filter(pc.greater_equal(rows["price_date"], pa.scalar(since, pa.date32())))
+        tables.append(rows)
+    latest = _newest_rows(tables)
     with conn, conn.cursor() as cur:
-        counts = load_prices(cur, rows, authoritative=True)
-        deleted = delete_prices_not_in(cur, symbol, sorted(latest), since)
+        counts = load_price_table(cur, latest, authoritative=True)
+        deleted = delete_prices_not_in(cur, symbol, latest["price_date"].to_pylist(), since)
     return ReplayResult(symbol, len(snapshots), counts, deleted)
 
 
