@@ -274,7 +274,10 @@ def load_price_table(cur, rows: pa.Table, *, authoritative: bool = False) -> Loa
 
 
 def delete_prices_not_in(cur, symbol: str, kept: Sequence[date], since: date | None) -> int:
-    """Drop rows of `symbol` (from `since` on) whose dates are not in `kept`: a replay's rebuild."""
+    """Drop rows of `symbol` (from `since` on) whose dates are not in `kept`: a replay's rebuild.
+
+    The dates travel as one array literal: adapting years of dates one by one and parsing the
+    statement that lists them cost more than the delete itself."""
     cur.execute(
         """
         delete from raw.daily_prices
@@ -282,7 +285,11 @@ def delete_prices_not_in(cur, symbol: str, kept: Sequence[date], since: date | N
           and (%(since)s::date is null or price_date >= %(since)s::date)
           and not (price_date = any(%(kept)s::date[]))
         """,
-        {"symbol": symbol, "since": since, "kept": list(kept)},
+        {
+            "symbol": symbol,
+            "since": since,
+            "kept": "{" + ",".join(day.isoformat() for day in kept) + "}",
+        },
     )
     return cur.rowcount
 

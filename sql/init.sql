@@ -86,6 +86,9 @@ create table if not exists raw.daily_prices (
     primary key (symbol, price_date)
 );
 
+-- The daily dbt build reads the last few trading days of every symbol: by date, not by symbol.
+create index if not exists daily_prices_price_date_idx on raw.daily_prices (price_date);
+
 create table if not exists raw.rejected_prices (
     symbol      text not null,
     price_date  text,
@@ -128,6 +131,12 @@ alter table raw.trades add column if not exists fee_amount numeric(18, 2) not nu
 -- split_factor = new shares per old share (10 for 10-for-1); prices from effective_date on are
 -- post-split. Dividend amounts are per share as traded on the ex-dividend date.
 alter table raw.ingest_runs add column if not exists dataset text not null default 'prices';
+
+-- At thousands of symbols a day the run records grow by millions a year: the call budget counts
+-- today's API calls, and a corporate-actions load asks for a symbol's latest loaded list.
+create index if not exists ingest_runs_api_calls_idx on raw.ingest_runs (started_at)
+where status = 'api_call';
+create index if not exists ingest_runs_symbol_idx on raw.ingest_runs (symbol, dataset, logical_date);
 
 create table if not exists raw.dividends (
     symbol           text not null,

@@ -37,12 +37,18 @@ as_of as (
 
 ),
 
+price_dates as (
+
+    {{ distinct_price_dates(ref('fct_daily_prices')) }}
+
+),
+
 distinct_trading_days as (
 
-    select distinct daily_prices.price_date as trading_date
-    from daily_prices
+    select price_dates.price_date as trading_date
+    from price_dates
     cross join as_of
-    where daily_prices.price_date <= as_of.as_of_date
+    where price_dates.price_date <= as_of.as_of_date
 
 ),
 
