@@ -136,33 +136,40 @@ readjusted_symbols as (
 
 -- Orders and trades are only ever added: a day whose totals differ from the stored row's (or
 -- that has no row yet) is rebuilt, wherever it falls (a back-filled date).
+activity_days as (
+
+    select
+        coalesce(daily_trades.symbol, daily_orders.symbol) as symbol,
+        coalesce(daily_trades.trade_date, daily_orders.order_date) as trading_date,
+        coalesce(daily_orders.order_count, 0) as order_count,
+        coalesce(daily_orders.cancelled_order_count, 0) as cancelled_order_count,
+        coalesce(daily_trades.trade_count, 0) as trade_count,
+        coalesce(daily_trades.traded_quantity, 0) as traded_quantity,
+        coalesce(daily_trades.traded_amount, 0) as traded_amount
+
+    from daily_trades
+    full outer join daily_orders
+        on
+            daily_trades.trade_date = daily_orders.order_date
+            and daily_trades.symbol = daily_orders.symbol
+
+),
+
 changed_activity_days as (
 
-    select activity.symbol, activity.trading_date
+    select
+        activity_days.symbol,
+        activity_days.trading_date
 
-    from (
-        select
-            coalesce(daily_trades.symbol, daily_orders.symbol) as symbol,
-            coalesce(daily_trades.trade_date, daily_orders.order_date) as trading_date,
-            coalesce(daily_orders.order_count, 0) as order_count,
-            coalesce(daily_orders.cancelled_order_count, 0) as cancelled_order_count,
-            coalesce(daily_trades.trade_count, 0) as trade_count,
-            coalesce(daily_trades.traded_quantity, 0) as traded_quantity,
-            coalesce(daily_trades.traded_amount, 0) as traded_amount
-        from daily_trades
-        full outer join daily_orders
-            on
-                daily_trades.trade_date = daily_orders.order_date
-                and daily_trades.symbol = daily_orders.symbol
-    ) as activity
+    from activity_days
     left join {{ this }} as stored_rows
         on
-            activity.symbol = stored_rows.symbol
-            and activity.trading_date = stored_rows.trading_date
+            activity_days.symbol = stored_rows.symbol
+            and activity_days.trading_date = stored_rows.trading_date
     where
         (
-            activity.order_count, activity.cancelled_order_count, activity.trade_count,
-            activity.traded_quantity, activity.traded_amount
+            activity_days.order_count, activity_days.cancelled_order_count,
+            activity_days.trade_count, activity_days.traded_quantity, activity_days.traded_amount
         )
         is distinct from
         (
