@@ -60,21 +60,7 @@ adjustment_versions as (
 
 -- Re-read the last `price_lookback_days` trading days already in the table and everything
 -- after them: a vendor restatement or a late bar inside that window replaces the stored row.
-recent_trading_days as (
-
-    select distinct price_date
-    from {{ this }}
-    order by price_date desc
-    limit {{ var('price_lookback_days') }}
-
-),
-
-lookback as (
-
-    select coalesce(min(price_date), cast('0001-01-01' as date)) as first_price_date
-    from recent_trading_days
-
-),
+{% set first_price_date = lookback_start(this, 'price_date') %}
 
 stored_versions as (
 
@@ -83,8 +69,7 @@ stored_versions as (
         stored_rows.adjustment_version
 
     from {{ this }} as stored_rows
-    inner join lookback
-        on stored_rows.price_date >= lookback.first_price_date
+    where stored_rows.price_date >= {{ first_price_date }}
 
 ),
 
@@ -115,8 +100,7 @@ window_bars as (
     {% if is_incremental() %}
     -- Two selects rather than one `or`, so each reads an index: the window by date, a
     -- readjusted symbol's earlier history by symbol.
-    inner join lookback
-        on daily_prices.price_date >= lookback.first_price_date
+    where daily_prices.price_date >= {{ first_price_date }}
 
     union all
 
@@ -125,9 +109,9 @@ window_bars as (
         true as in_window
 
     from daily_prices
-    inner join lookback
-        on daily_prices.price_date < lookback.first_price_date
-    where daily_prices.symbol in (select readjusted_symbols.symbol from readjusted_symbols)
+    where
+        daily_prices.price_date < {{ first_price_date }}
+        and daily_prices.symbol in (select readjusted_symbols.symbol from readjusted_symbols)
     {% endif %}
 
 ),

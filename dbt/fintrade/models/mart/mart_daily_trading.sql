@@ -83,21 +83,7 @@ daily_orders as (
 
 {% if is_incremental() %}
 
-recent_trading_days as (
-
-    select distinct trading_date
-    from {{ this }}
-    order by trading_date desc
-    limit {{ var('price_lookback_days') }}
-
-),
-
-lookback as (
-
-    select coalesce(min(trading_date), cast('0001-01-01' as date)) as first_trading_date
-    from recent_trading_days
-
-),
+{% set first_trading_date = lookback_start(this, 'trading_date') %}
 
 stored_versions as (
 
@@ -106,8 +92,7 @@ stored_versions as (
         stored_rows.adjustment_version
 
     from {{ this }} as stored_rows
-    inner join lookback
-        on stored_rows.trading_date >= lookback.first_trading_date
+    where stored_rows.trading_date >= {{ first_trading_date }}
 
 ),
 
@@ -118,8 +103,7 @@ current_versions as (
         daily_prices.adjustment_version
 
     from daily_prices
-    inner join lookback
-        on daily_prices.price_date >= lookback.first_trading_date
+    where daily_prices.price_date >= {{ first_trading_date }}
 
 ),
 
@@ -189,8 +173,7 @@ rebuilt_prices as (
     select daily_prices.*
     from daily_prices
     {% if is_incremental() %}
-    inner join lookback
-        on daily_prices.price_date >= lookback.first_trading_date
+    where daily_prices.price_date >= {{ first_trading_date }}
 
     union
 
