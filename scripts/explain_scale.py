@@ -6,6 +6,7 @@ incremental build's plans are the daily ones), and lists every sequential scan: 
 deliberate one (a small table, or a model that reads all of its input by design).
 
 Usage: .venv/bin/python scripts/explain_scale.py --database scale_dbt_20y_... [--no-analyze]
+It runs ANALYZE on that database first (statistics are kept).
 PostgreSQL from the PG* variables; run it on a database `bench_scale_dbt.py --keep` left.
 """
 
@@ -111,8 +112,13 @@ def main() -> None:
     conn = connect_existing(settings)
     analyze = not args.no_analyze
     try:
+        # Statistics first, kept: a server without autovacuum (as the shared development one)
+        # never gathers them, and every estimate falls back to a third of the table.
+        conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("analyze")
+        conn.autocommit = False
+        with conn.cursor() as cur:
             for label, statement, extra in PIPELINE_QUERIES:
                 params = {"symbol": args.symbol, "day": args.day} | extra
                 show(label, explain(cur, statement, params, analyze))
