@@ -10,6 +10,7 @@ plain mapping instead of the environment.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Self
@@ -70,8 +71,19 @@ def _whole_number_text(value: object) -> object:
         raise PydanticCustomError("int_parsing", "not a whole number") from None
 
 
+def _iso_date_text(value: object) -> object:
+    # A calendar day as YYYY-MM-DD only: pydantic alone would take '86400' for a Unix time.
+    if not isinstance(value, str):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError("date_parsing", "not a date") from None
+
+
 # A count or a port: a whole number from 1 up. A duration: a finite number from 0 up.
 WholeNumber = Annotated[int, BeforeValidator(_whole_number_text), Field(ge=1)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Secret = Annotated[str | None, Field(repr=False)]
 
@@ -113,6 +125,9 @@ class Settings(BaseSettings):
     max_price_tasks: WholeNumber = Field(32, alias="FINTRADE_MAX_PRICE_TASKS")
     seed: WholeNumber = Field(42, alias="FINTRADE_SEED")
     history_days: WholeNumber = Field(365, alias="FINTRADE_HISTORY_DAYS")
+    # First day of the synthetic source's price paths: a scale run of more years starts earlier.
+    # Paths are drawn from this day on, so a different start gives different (still seeded) bars.
+    synthetic_start: IsoDate = Field(date(2012, 1, 3), alias="FINTRADE_SYNTHETIC_START")
     universe_file: Path = Field(UNIVERSE_FILE, alias="FINTRADE_UNIVERSE_FILE")
 
     pg_host: str = Field("127.0.0.1", alias="PGHOST")
@@ -282,6 +297,8 @@ def _one_line(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind in {"int_parsing", "int_from_float"}:
         return f"{name} must be a whole number, got {raw!r}"
+    if kind == "date_parsing":
+        return f"{name} must be a date (YYYY-MM-DD), got {raw!r}"
     if kind == "float_parsing":
         return f"{name} must be a number, got {raw!r}"
     if kind == "finite_number":

@@ -86,6 +86,9 @@ create table if not exists raw.daily_prices (
     primary key (symbol, price_date)
 );
 
+-- The daily dbt build reads the last few trading days of every symbol: by date, not by symbol.
+create index if not exists daily_prices_price_date_idx on raw.daily_prices (price_date);
+
 create table if not exists raw.rejected_prices (
     symbol      text not null,
     price_date  text,
@@ -145,6 +148,15 @@ begin
     end if;
 end
 $$;
+
+-- At thousands of symbols a day the run records grow by millions a year: the call budget counts
+-- today's API calls, every symbol's fetch first asks whether the run met the daily limit, and a
+-- corporate-actions load asks for a symbol's latest loaded list.
+create index if not exists ingest_runs_api_calls_idx on raw.ingest_runs (started_at)
+where status = 'api_call';
+create index if not exists ingest_runs_daily_limit_idx on raw.ingest_runs (logical_date)
+where status = 'daily_limit';
+create index if not exists ingest_runs_symbol_idx on raw.ingest_runs (symbol, dataset, logical_date);
 
 create table if not exists raw.dividends (
     symbol           text not null,

@@ -8,12 +8,14 @@ and each bad row is kept with its reason for `raw.rejected_prices`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from data_generator.errors import FintradeError
 
@@ -184,18 +186,42 @@ class _DuplicateKeyError(ValueError):
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    """A JSON object whose keys are unique: `json` would keep the last of two equal dates."""
-    seen: dict[str, object] = {}
-    for key, value in pairs:
+    """A JSON object whose keys are unique: `json` would keep the last of two equal dates.
+    Called once per bar, so the common case is one C-level `dict()`."""
+    unique = dict(pairs)
+    if len(unique) == len(pairs):
+        return unique
+    seen: set[str] = set()
+    for key, _value in pairs:
         if key in seen:
             raise _DuplicateKeyError(key)
-        seen[key] = value
-    return seen
+        seen.add(key)
+    raise AssertionError("unreachable: a shorter dict has a repeated key")
 
 
 def _no_constants(name: str) -> object:
     """NaN and Infinity are not JSON; Python's parser would accept them as floats."""
     raise ValueError(f"non-JSON constant {name}")
+
+
+def _load_json(body: bytes) -> object:
+    """`json.loads` refusing repeated keys and NaN, at C speed for the usual reply.
+
+    The duplicate check by hook calls Python once per bar; instead, parse plainly and count
+    colons: each one in the text separates a key from its value or sits inside a string, and
+    `json.dumps` of what was kept has exactly those of the kept pairs. A repeated key drops a
+    pair, so the counts differ. Escaped text (`\\u...` can spell a colon) or any mismatch or
+    error goes through the strict parse, which names the repeated key or the error.
+    """
+    if b"\\u" not in body:
+        try:
+            payload = json.loads(body, parse_constant=_no_constants)
+        except ValueError:
+            pass
+        else:
+            if body.count(b":") == json.dumps(payload).count(":"):
+                return payload
+    return json.loads(body, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
 
 
 def check_reply(symbol: str, body: bytes) -> dict[str, object]:
@@ -205,7 +231,7 @@ def check_reply(symbol: str, body: bytes) -> dict[str, object]:
     JSON, NaN, a date given twice, another symbol's data) never becomes the record of the day.
     """
     try:
-        payload = json.loads(body, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
+        payload = _load_json(body)
     except _DuplicateKeyError as exc:
         raise ReplyFormatError(f"{symbol}: reply repeats the key {str(exc)[:40]!r}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -213,9 +239,9 @@ def check_reply(symbol: str, body: bytes) -> dict[str, object]:
         raise ReplyFormatError(f"{symbol}: reply is not valid JSON ({reason})") from None
     except ValueError as exc:
         raise ReplyFormatError(f"{symbol}: reply is not valid JSON ({exc})") from None
-    series = payload.get(SERIES_KEY) if isinstance(payload, dict) else None
-    if not isinstance(series, dict):
+    if not isinstance(payload, dict) or not isinstance(payload.get(SERIES_KEY), dict):
         raise ReplyFormatError(f"{symbol}: reply has no '{SERIES_KEY}' object")
+    series: dict[str, object] = payload[SERIES_KEY]
     meta = payload.get("Meta Data")
     answered = meta.get("2. Symbol") if isinstance(meta, dict) else None
     if answered is not None and str(answered).strip().upper() != symbol.upper():
@@ -225,7 +251,13 @@ def check_reply(symbol: str, body: bytes) -> dict[str, object]:
 
 def parse_daily_reply(symbol: str, body: bytes, source: str, snapshot_date: date) -> ParsedReply:
     """Split a reply into bars that meet the raw contract and rejects with their reasons."""
-    series = check_reply(symbol, body)
+    return parse_series(symbol, check_reply(symbol, body), source, snapshot_date)
+
+
+def parse_series(
+    symbol: str, series: dict[str, object], source: str, snapshot_date: date
+) -> ParsedReply:
+    """`parse_daily_reply` for a series `check_reply` already returned: bar by bar, exact."""
     bars = PriceBars(symbol=symbol, source=source, snapshot_date=snapshot_date)
     rejects: list[RejectedBar] = []
     for day_text, values in sorted(series.items()):
@@ -270,3 +302,66 @@ def table_to_bars(table: pa.Table, symbol: str, snapshot_date: date) -> PriceBar
         closes=columns["close_price"],
         volumes=columns["volume"],
     )
+
+
+def _typed_column(values: Sequence[object], arrow_type: pa.DataType) -> pa.Array:
+    """Vendor strings cast by Arrow: strict (no whitespace, no rounding), else ArrowException."""
+    return pa.array(values, pa.string()).cast(arrow_type)
+
+
+def _bulk_table(
+    symbol: str, series: dict[str, object], source: str, snapshot_date: date
+) -> pa.Table | None:
+    """Every bar of the series as a snapshot table when each meets the raw contract as it
+    stands, decided column by column in Arrow; None when any does not (or Arrow cannot tell)."""
+    days = sorted(series)
+    bars = [bar for bar in (series[day] for day in days) if isinstance(bar, dict)]
+    if len(bars) != len(days):
+        return None  # a bar that is not an object: the exact parse names it
+    try:
+        columns = [[bar[name] for bar in bars] for name in FIELDS]
+        price_date = _typed_column(days, pa.date32())
+        open_, high, low, close = (_typed_column(column, PRICE_TYPE) for column in columns[:4])
+        volume = _typed_column(columns[4], pa.int64())
+    except (KeyError, TypeError, pa.ArrowException):
+        return None
+    checks = (
+        pc.greater(low, 0),  # the smallest of the four prices
+        pc.greater_equal(volume, 0),
+        pc.less_equal(low, open_),
+        pc.less_equal(open_, high),
+        pc.less_equal(low, close),
+        pc.less_equal(close, high),
+    )
+    if not all(pc.all(check).as_py() for check in checks):
+        return None
+    count = len(days)
+    return pa.table(
+        [
+            pa.array([symbol] * count, pa.string()),
+            price_date,
+            open_,
+            high,
+            low,
+            close,
+            volume,
+            pa.array([source] * count, pa.string()),
+            pa.array([snapshot_date] * count, pa.date32()),
+        ],
+        schema=ARROW_SCHEMA,
+    )
+
+
+def series_table(
+    symbol: str, series: dict[str, object], source: str, snapshot_date: date
+) -> tuple[pa.Table, list[RejectedBar]]:
+    """The snapshot table and rejects of a checked series, as `parse_series` gives them.
+
+    A clean reply (the usual one) is validated in bulk, which is what keeps a load of years of
+    history near COPY speed; a reply with any bad bar goes bar by bar for its exact reasons.
+    """
+    table = _bulk_table(symbol, series, source, snapshot_date)
+    if table is not None:
+        return table, []
+    parsed = parse_series(symbol, series, source, snapshot_date)
+    return bars_to_table(parsed.bars), parsed.rejects

@@ -9,8 +9,10 @@ before each scheduled split prices are that many times higher and volumes that m
 
 from __future__ import annotations
 
+import bisect
 import json
 import zlib
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -21,6 +23,7 @@ from data_generator.reference.trading_calendar import trading_days
 from data_generator.reference.universe import Stock
 from data_generator.sources import synthetic_actions
 
+# The default first day of every path (Settings.synthetic_start); a scale run moves it back.
 EPOCH = date(2012, 1, 3)
 TRADING_DAYS_PER_YEAR = 252
 
@@ -42,18 +45,34 @@ def _stream(seed: int, symbol: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(symbol.encode())])
 
 
+@lru_cache(maxsize=4)
+def _trading_days(start: date, until: date) -> tuple[date, ...]:
+    """Shared by every symbol of a run: the calendar walk costs more than a symbol's draws."""
+    return tuple(trading_days(start, until))
+
+
+def _split_scales(symbol: str, days: tuple[date, ...]) -> np.ndarray:
+    """`synthetic_actions.split_scale` for every day at once (split factors are whole numbers,
+    so the float products are exact)."""
+    ordinals = np.fromiter((day.toordinal() for day in days), dtype=np.int64, count=len(days))
+    scales = np.ones(len(days))
+    for split in synthetic_actions.SPLIT_SCHEDULE.get(symbol, ()):
+        scales[ordinals < split.effective_date.toordinal()] *= float(split.split_factor)
+    return scales
+
+
 @lru_cache(maxsize=16)
 def _price_path(
-    seed: int, stock: Stock, until: date
+    seed: int, stock: Stock, until: date, start: date = EPOCH
 ) -> tuple[tuple[date, str, str, str, str, int], ...]:
-    """Every bar from EPOCH to `until`; draws are taken row by row, so a longer path keeps the
+    """Every bar from `start` to `until`; draws are taken row by row, so a longer path keeps the
     prefix of a shorter one."""
     (low_start, high_start), volatility, drift, base_volume = _SECTOR_PROFILES.get(
         stock.sector, _DEFAULT_PROFILE
     )
     rng = _stream(seed, stock.symbol)
     start_price = rng.uniform(low_start, high_start)
-    days = trading_days(EPOCH, until)
+    days = _trading_days(start, until)
     # One row of draws per day: close-to-close shock, overnight gap, two wick sizes, volume noise.
     draws = rng.standard_normal((len(days), 5))
     dt = 1.0 / TRADING_DAYS_PER_YEAR
@@ -67,14 +86,47 @@ def _price_path(
     highs = np.maximum(opens, closes) * (1.0 + upper_wick)
     lows = np.minimum(opens, closes) * (1.0 - lower_wick)
     volumes = np.maximum(1, (base_volume * np.exp(0.35 * draws[:, 4])).astype(np.int64))
-    scales = np.array([float(synthetic_actions.split_scale(stock.symbol, day)) for day in days])
+    scales = _split_scales(stock.symbol, days)
     opens, highs, lows, closes = (prices * scales for prices in (opens, highs, lows, closes))
     volumes = np.maximum(1, volumes // scales.astype(np.int64))
     # Rounding is monotonic, so low <= open, close <= high survives it.
     return tuple(
         (day, f"{o:.4f}", f"{h:.4f}", f"{lo:.4f}", f"{c:.4f}", int(v))
-        for day, o, h, lo, c, v in zip(days, opens, highs, lows, closes, volumes, strict=True)
+        for day, o, h, lo, c, v in zip(
+            days,
+            opens.tolist(),
+            highs.tolist(),
+            lows.tolist(),
+            closes.tolist(),
+            volumes.tolist(),
+            strict=True,
+        )
     )
+
+
+_SERIES_PLACEHOLDER = '"Time Series (Daily)": {}'
+
+
+def _reply_json(meta: dict[str, str], bars: Sequence[tuple[date, str, str, str, str, int]]) -> str:
+    """Alpha Vantage's body, newest day first, byte for byte what `json.dumps(indent=4)` gives:
+    written directly, since the indenting encoder runs in pure Python and is several times
+    slower on a reply of years."""
+    head = json.dumps({"Meta Data": meta, "Time Series (Daily)": {}}, indent=4)
+    if not bars:
+        return head
+    series = ",\n".join(
+        [
+            f'        "{day.isoformat()}": {{\n'
+            f'            "1. open": "{open_}",\n'
+            f'            "2. high": "{high}",\n'
+            f'            "3. low": "{low}",\n'
+            f'            "4. close": "{close}",\n'
+            f'            "5. volume": "{volume}"\n'
+            "        }"
+            for day, open_, high, low, close, volume in reversed(bars)
+        ]
+    )
+    return head.replace(_SERIES_PLACEHOLDER, f'"Time Series (Daily)": {{\n{series}\n    }}')
 
 
 class SyntheticPriceSource:
@@ -82,10 +134,19 @@ class SyntheticPriceSource:
 
     name = "synthetic"
 
-    def __init__(self, seed: int, history_days: int, as_of: date, stocks: tuple[Stock, ...] = ()):
+    def __init__(
+        self,
+        seed: int,
+        history_days: int,
+        as_of: date,
+        stocks: tuple[Stock, ...] = (),
+        *,
+        start: date = EPOCH,
+    ):
         self._seed = seed
         self._history_days = history_days
         self._as_of = as_of
+        self._start = start
         self._stocks = {stock.symbol: stock for stock in stocks}
         self.notices: list[str] = []
 
@@ -95,38 +156,25 @@ class SyntheticPriceSource:
     def fetch_daily(self, symbol: str) -> bytes:
         """The JSON body Alpha Vantage would send for `symbol`, newest day first."""
         first_day = self._as_of - timedelta(days=self._history_days - 1)
-        bars = [
-            bar
-            for bar in _price_path(self._seed, self._stock(symbol), self._as_of)
-            if bar[0] >= first_day
-        ]
-        series = {
-            day.isoformat(): {
-                "1. open": open_,
-                "2. high": high,
-                "3. low": low,
-                "4. close": close,
-                "5. volume": str(volume),
-            }
-            for day, open_, high, low, close, volume in reversed(bars)
+        path = self._path(symbol)
+        bars = path[bisect.bisect_left(path, (first_day,)) :]
+        meta = {
+            "1. Information": "Daily Prices (open, high, low, close) and Volumes",
+            "2. Symbol": symbol,
+            "3. Last Refreshed": bars[-1][0].isoformat() if bars else self._as_of.isoformat(),
+            "4. Output Size": "Full size",
+            "5. Time Zone": "US/Eastern",
         }
-        body = {
-            "Meta Data": {
-                "1. Information": "Daily Prices (open, high, low, close) and Volumes",
-                "2. Symbol": symbol,
-                "3. Last Refreshed": bars[-1][0].isoformat() if bars else self._as_of.isoformat(),
-                "4. Output Size": "Full size",
-                "5. Time Zone": "US/Eastern",
-            },
-            "Time Series (Daily)": series,
-        }
-        return json.dumps(body, indent=4).encode()
+        return _reply_json(meta, bars).encode()
+
+    def _path(self, symbol: str) -> tuple[tuple[date, str, str, str, str, int], ...]:
+        return _price_path(self._seed, self._stock(symbol), self._as_of, self._start)
 
     def fetch_corporate_actions(self, symbol: str, function: str) -> bytes:
         """The SPLITS or DIVIDENDS body Alpha Vantage would send for `symbol` on the run date."""
         if function == "SPLITS":
             return synthetic_actions.splits_body(symbol, self._as_of)
-        path = _price_path(self._seed, self._stock(symbol), self._as_of)
+        path = self._path(symbol)
         closes = {bar[0]: Decimal(bar[4]) for bar in path}
         days = [bar[0] for bar in path]
         dividends = []

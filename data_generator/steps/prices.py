@@ -18,13 +18,7 @@ from data_generator.sources.alpha_vantage import (
     DailyLimitError,
     InvalidApiKeyError,
 )
-from data_generator.sources.prices import (
-    ReplyFormatError,
-    bars_to_table,
-    check_reply,
-    parse_daily_reply,
-    table_to_bars,
-)
+from data_generator.sources.prices import ReplyFormatError, check_reply, series_table
 from data_generator.steps.resources import Resources, open_resources
 from data_generator.storage import lake as lake_keys
 from data_generator.storage.ingest_runs import (
@@ -39,7 +33,8 @@ from data_generator.storage.lake import LakeError
 from data_generator.storage.warehouse import (
     LoadCounts,
     WarehouseError,
-    load_prices,
+    load_price_table,
+    price_table,
     record_rejects,
 )
 
@@ -75,12 +70,15 @@ class SymbolResult:
         return f"{text} ({self.message})" if self.message else text
 
 
-def _reply_body(res: Resources, symbol: str, logical_date: date) -> tuple[bytes, bool]:
-    """The reply for (symbol, date): the lake's copy if any, else the source's, stored once."""
+def _reply_series(
+    res: Resources, symbol: str, logical_date: date
+) -> tuple[dict[str, object], bool]:
+    """The checked series of the reply for (symbol, date): the lake's copy if any, else the
+    source's, stored once. Each body is parsed once: a reply of years is mostly parsing."""
     key = lake_keys.json_key(symbol, logical_date)
     body = res.lake.get(key)
     if body is not None:
-        return body, False
+        return check_reply(symbol, body), False
     if daily_limit_met(res.conn, logical_date):
         raise DailyLimitError(f"{symbol}: not requested, {DAILY_LIMIT_MESSAGE} earlier in this run")
     started_at = datetime.now(UTC)
@@ -99,18 +97,23 @@ def _reply_body(res: Resources, symbol: str, logical_date: date) -> tuple[bytes,
             ),
         )
         raise
-    check_reply(symbol, body)  # a broken reply must not become the day's write-once record
+    series = check_reply(symbol, body)  # a broken reply must not become the write-once record
     if not res.lake.put_once(key, body, "application/json"):
-        body = res.lake.get(key) or body  # another writer won the race: theirs is the record
-    return body, True
+        stored = res.lake.get(key)  # another writer won the race: theirs is the record
+        if stored is not None:
+            series = check_reply(symbol, stored)
+    return series, True
 
 
 def _load_snapshot(
-    res: Resources, symbol: str, logical_date: date, body: bytes, started_at: datetime
+    res: Resources,
+    symbol: str,
+    logical_date: date,
+    series: dict[str, object],
+    started_at: datetime,
 ) -> tuple[LoadCounts, int]:
-    parsed = parse_daily_reply(symbol, body, res.source.name, logical_date)
+    table, rejects = series_table(symbol, series, res.source.name, logical_date)
     pkey = lake_keys.parquet_key(symbol, logical_date)
-    table = bars_to_table(parsed.bars)
     if not res.lake.put_table_once(pkey, table) and not res.lake.get_table(pkey).equals(table):
         # A rerun keeps the write-once snapshot, so it must still be the one this reply makes.
         raise LakeError(
@@ -118,8 +121,8 @@ def _load_snapshot(
             "delete it and rerun the date to rebuild it"
         )
     with res.conn, res.conn.cursor() as cur:
-        counts = load_prices(cur, parsed.bars.to_rows(pkey))
-        record_rejects(cur, parsed.rejects, lake_keys.json_key(symbol, logical_date))
+        counts = load_price_table(cur, price_table(table, pkey))
+        record_rejects(cur, rejects, lake_keys.json_key(symbol, logical_date))
     record_ingest_run(
         res.conn,
         IngestRun(
@@ -129,10 +132,10 @@ def _load_snapshot(
             RunStatus.LOADED,
             started_at,
             rows_loaded=counts.written,
-            rows_rejected=len(parsed.rejects),
+            rows_rejected=len(rejects),
         ),
     )
-    return counts, len(parsed.rejects)
+    return counts, len(rejects)
 
 
 def _stale_fallback(
@@ -143,16 +146,17 @@ def _stale_fallback(
     if not earlier:
         raise SymbolIngestError(f"{symbol}: {DAILY_LIMIT_MESSAGE} and the lake has no earlier data")
     snapshot = earlier[-1]
-    bars = table_to_bars(res.lake.get_table(snapshot.key), symbol, snapshot.snapshot_date)
+    rows = price_table(res.lake.get_table(snapshot.key), snapshot.key)
+    source = str(rows["source"][0].as_py()) if rows.num_rows else "unknown"
     with res.conn, res.conn.cursor() as cur:
-        counts = load_prices(cur, bars.to_rows(snapshot.key))
+        counts = load_price_table(cur, rows)
     message = f"{DAILY_LIMIT_MESSAGE}; kept the lake's snapshot of {snapshot.snapshot_date}"
     record_ingest_run(
         res.conn,
         IngestRun(
             logical_date,
             symbol,
-            bars.source,
+            source,
             RunStatus.STALE,
             started_at,
             rows_loaded=counts.written,
@@ -167,10 +171,10 @@ def ingest_symbol_with(res: Resources, symbol: str, logical_date: date) -> Symbo
     started_at = datetime.now(UTC)
     try:
         try:
-            body, called_api = _reply_body(res, symbol, logical_date)
+            series, called_api = _reply_series(res, symbol, logical_date)
         except DailyLimitError:
             return _stale_fallback(res, symbol, logical_date, started_at)
-        counts, rejected = _load_snapshot(res, symbol, logical_date, body, started_at)
+        counts, rejected = _load_snapshot(res, symbol, logical_date, series, started_at)
     except InvalidApiKeyError:
         raise
     except (

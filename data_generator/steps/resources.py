@@ -57,6 +57,7 @@ def make_price_source(
         settings.history_days,
         logical_date,
         stocks or load_universe(settings.universe_file),
+        start=settings.synthetic_start,
     )
 
 

@@ -16,13 +16,16 @@ from decimal import Decimal
 from typing import Any, TypeAlias
 
 import psycopg2
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from psycopg2 import sql
 from psycopg2.extensions import connection, cursor
 
 from data_generator.errors import FintradeError
 from data_generator.reference.universe import Stock
 from data_generator.settings import INIT_SQL, Settings
-from data_generator.sources.prices import PriceRow, RejectedBar
+from data_generator.sources.prices import ARROW_SCHEMA, PriceRow, RejectedBar
 
 # psycopg2's classes under the names the storage modules use.
 Connection: TypeAlias = connection
@@ -174,6 +177,31 @@ def copy_rows(
     cur.copy_expert(statement.as_string(cur), buffer)
 
 
+def copy_table(cur: Cursor, table: str, rows: pa.Table) -> None:
+    """COPY an Arrow table (its column names are the target's) as CSV written by Arrow: no
+    Python object per cell, which is what a load of millions of bars spends its time on."""
+    buffer = io.BytesIO()
+    pa_csv.write_csv(rows, buffer, pa_csv.WriteOptions(include_header=False))
+    buffer.seek(0)
+    statement = sql.SQL("copy {} ({}) from stdin with (format csv)").format(
+        sql.SQL(table), sql.SQL(", ").join(map(sql.Identifier, rows.column_names))
+    )
+    cur.copy_expert(statement.as_string(cur), buffer)
+
+
+PRICE_TABLE_SCHEMA = pa.schema(
+    [ARROW_SCHEMA.field(name) for name in PRICE_COLUMNS[:-1]]
+    + [pa.field("lake_key", pa.string(), nullable=False)]
+)
+
+
+def price_table(snapshot: pa.Table, lake_key: str) -> pa.Table:
+    """A Parquet snapshot's bars as raw.daily_prices rows, each keyed to that snapshot."""
+    bars = snapshot.select(list(PRICE_COLUMNS[:-1]))
+    keys = pa.array([lake_key] * bars.num_rows, pa.string())
+    return bars.append_column("lake_key", keys).cast(PRICE_TABLE_SCHEMA)
+
+
 _UPSERT_PRICES = """
 with upserted as (
     insert into raw.daily_prices as target (
@@ -208,6 +236,19 @@ select count(*) filter (where inserted), count(*) filter (where not inserted) fr
 def load_prices(
     cur: Cursor, rows: Sequence[PriceRow], *, authoritative: bool = False
 ) -> LoadCounts:
+    """`load_price_table` for `PriceRow`s (one symbol's)."""
+    columns: list[Sequence[object]] = (
+        list(zip(*rows, strict=True)) if rows else [[] for _ in PRICE_COLUMNS]
+    )
+    arrays = [
+        pa.array(column, field.type)
+        for column, field in zip(columns, PRICE_TABLE_SCHEMA, strict=True)
+    ]
+    table = pa.table(arrays, schema=PRICE_TABLE_SCHEMA)
+    return load_price_table(cur, table, authoritative=authoritative)
+
+
+def load_price_table(cur: Cursor, rows: pa.Table, *, authoritative: bool = False) -> LoadCounts:
     """Upsert one symbol's price rows keyed (symbol, price_date) in the caller's transaction.
 
     Rows dated after the symbol's latest stored day cannot conflict, so they are COPYed straight
@@ -219,33 +260,42 @@ def load_prices(
     snapshot (a late re-run of an earlier day) from overwriting a newer vendor value; a replay,
     which already resolved newest-wins itself, loads as `authoritative`.
     """
-    if not rows:
+    if rows.num_rows == 0:
         return LoadCounts(0, 0, 0)
-    symbol = rows[0][0]
-    if any(row[0] != symbol for row in rows):
+    symbols = pc.unique(rows["symbol"]).to_pylist()
+    if len(symbols) != 1:
         raise ValueError("load_prices takes the rows of one symbol at a time")
+    symbol = symbols[0]
     cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"raw.daily_prices:{symbol}",))
     cur.execute("select max(price_date) from raw.daily_prices where symbol = %s", (symbol,))
     latest = fetch_one(cur)[0]
-    appended = [row for row in rows if latest is None or row[1] > latest]
-    overlapping = [row for row in rows if latest is not None and row[1] <= latest]
+    if latest is None:
+        appended, overlapping = rows, rows.slice(0, 0)
+    else:
+        after = pc.greater(rows["price_date"], pa.scalar(latest, pa.date32()))
+        appended, overlapping = rows.filter(after), rows.filter(pc.invert(after))
     inserted = updated = 0
-    if overlapping:
+    if overlapping.num_rows:
         cur.execute(
             "create temp table if not exists incoming_prices "
             "(like raw.daily_prices including defaults) on commit delete rows"
         )
-        copy_rows(cur, "incoming_prices", PRICE_COLUMNS, overlapping)
+        copy_table(cur, "incoming_prices", overlapping)
         cur.execute(_UPSERT_PRICES, {"authoritative": authoritative})
         inserted, updated = fetch_one(cur)
-    if appended:
-        copy_rows(cur, "raw.daily_prices", PRICE_COLUMNS, appended)
-        inserted += len(appended)
-    return LoadCounts(inserted=inserted, updated=updated, unchanged=len(rows) - inserted - updated)
+    if appended.num_rows:
+        copy_table(cur, "raw.daily_prices", appended)
+        inserted += appended.num_rows
+    return LoadCounts(
+        inserted=inserted, updated=updated, unchanged=rows.num_rows - inserted - updated
+    )
 
 
 def delete_prices_not_in(cur: Cursor, symbol: str, kept: Sequence[date], since: date | None) -> int:
-    """Drop rows of `symbol` (from `since` on) whose dates are not in `kept`: a replay's rebuild."""
+    """Drop rows of `symbol` (from `since` on) whose dates are not in `kept`: a replay's rebuild.
+
+    The dates travel as one array literal: adapting years of dates one by one and parsing the
+    statement that lists them cost more than the delete itself."""
     cur.execute(
         """
         delete from raw.daily_prices
@@ -253,7 +303,11 @@ def delete_prices_not_in(cur: Cursor, symbol: str, kept: Sequence[date], since: 
           and (%(since)s::date is null or price_date >= %(since)s::date)
           and not (price_date = any(%(kept)s::date[]))
         """,
-        {"symbol": symbol, "since": since, "kept": list(kept)},
+        {
+            "symbol": symbol,
+            "since": since,
+            "kept": "{" + ",".join(day.isoformat() for day in kept) + "}",
+        },
     )
     return cur.rowcount
 

@@ -1,15 +1,25 @@
+{#
+    The unique index serves the incremental delete+insert (a lookup per rebuilt bar, not a scan
+    of the whole history), the one on price_date the lookback's latest trading days.
+#}
 {{
     config(
         materialized='incremental',
         unique_key=['symbol', 'price_date'],
         incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns'
+        on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['symbol', 'price_date'], 'unique': true},
+            {'columns': ['price_date']}
+        ]
     )
 }}
 
 with
 
-daily_prices as (
+-- Not materialized: used more than once, and each use must reach the table's indexes (a
+-- materialized CTE is a full copy of every bar, scanned again by each use).
+daily_prices as not materialized (
 
     select * from {{ ref('stg_daily_prices') }}
 
@@ -50,21 +60,7 @@ adjustment_versions as (
 
 -- Re-read the last `price_lookback_days` trading days already in the table and everything
 -- after them: a vendor restatement or a late bar inside that window replaces the stored row.
-recent_trading_days as (
-
-    select distinct price_date
-    from {{ this }}
-    order by price_date desc
-    limit {{ var('price_lookback_days') }}
-
-),
-
-lookback as (
-
-    select coalesce(min(price_date), cast('0001-01-01' as date)) as first_price_date
-    from recent_trading_days
-
-),
+{% set first_price_date = lookback_start(this, 'price_date') %}
 
 stored_versions as (
 
@@ -73,8 +69,7 @@ stored_versions as (
         stored_rows.adjustment_version
 
     from {{ this }} as stored_rows
-    inner join lookback
-        on stored_rows.price_date >= lookback.first_price_date
+    where stored_rows.price_date >= {{ first_price_date }}
 
 ),
 
@@ -95,16 +90,105 @@ readjusted_symbols as (
 
 {% endif %}
 
-window_prices as (
+window_bars as (
 
-    select daily_prices.*
+    select
+        daily_prices.*,
+        true as in_window
+
     from daily_prices
     {% if is_incremental() %}
-    cross join lookback
+    -- Two selects rather than one `or`, so each reads an index: the window by date, a
+    -- readjusted symbol's earlier history by symbol.
+    where daily_prices.price_date >= {{ first_price_date }}
+
+    union all
+
+    select
+        daily_prices.*,
+        true as in_window
+
+    from daily_prices
     where
-        daily_prices.price_date >= lookback.first_price_date
-        or daily_prices.symbol in (select readjusted_symbols.symbol from readjusted_symbols)
+        daily_prices.price_date < {{ first_price_date }}
+        and daily_prices.symbol in (select readjusted_symbols.symbol from readjusted_symbols)
     {% endif %}
+
+),
+
+{% if is_incremental() %}
+
+window_starts as (
+
+    select
+        symbol,
+        min(price_date) as first_price_date
+
+    from window_bars
+    group by symbol
+
+),
+
+-- Each symbol's bar just before its window (an index lookup), so the window's first day has its
+-- previous close: a daily build never computes the change over the whole history.
+prior_bars as (
+
+    select
+        prior_bar.*,
+        false as in_window
+
+    from window_starts
+    cross join lateral (
+        select daily_prices.*
+        from daily_prices
+        where
+            daily_prices.symbol = window_starts.symbol
+            and daily_prices.price_date < window_starts.first_price_date
+        order by daily_prices.price_date desc
+        limit 1
+    ) as prior_bar
+
+),
+
+{% endif %}
+
+with_previous_close as (
+
+    select
+        *,
+        lag(close_price) over symbol_days as previous_close_price,
+        lag(price_date) over symbol_days as previous_price_date
+
+    from (
+        select * from window_bars
+        {% if is_incremental() %}
+        union all
+        select * from prior_bars
+        {% endif %}
+    ) as bars
+    window symbol_days as (partition by symbol order by price_date)
+
+),
+
+window_prices as (
+
+    select
+        symbol,
+        price_date,
+        open_price,
+        high_price,
+        low_price,
+        close_price,
+        volume,
+        price_source,
+        lake_key,
+        loaded_at,
+        previous_close_price,
+        previous_price_date,
+        close_price - previous_close_price as price_change
+
+    from with_previous_close
+    where in_window
 
 ),
 

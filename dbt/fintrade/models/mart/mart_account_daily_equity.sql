@@ -24,7 +24,9 @@ positions as (
 
 ),
 
-daily_prices as (
+-- Not materialized: used more than once, and each use must reach the table's indexes (a
+-- materialized CTE is a full copy of every bar, scanned again by each use).
+daily_prices as not materialized (
 
     select * from {{ ref('fct_daily_prices') }}
 
@@ -37,12 +39,18 @@ as_of as (
 
 ),
 
+price_dates as (
+
+    {{ distinct_price_dates(ref('fct_daily_prices')) }}
+
+),
+
 distinct_trading_days as (
 
-    select distinct daily_prices.price_date as trading_date
-    from daily_prices
+    select price_dates.price_date as trading_date
+    from price_dates
     cross join as_of
-    where daily_prices.price_date <= as_of.as_of_date
+    where price_dates.price_date <= as_of.as_of_date
 
 ),
 

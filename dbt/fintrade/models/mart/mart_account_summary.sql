@@ -12,7 +12,9 @@ trades as (
 
 ),
 
-daily_prices as (
+-- Not materialized: used more than once, and each use must reach the table's indexes (a
+-- materialized CTE is a full copy of every bar, scanned again by each use).
+daily_prices as not materialized (
 
     select * from {{ ref('fct_daily_prices') }}
 

@@ -1,13 +1,32 @@
-{# The dashboard reads one symbol's bars at a time: the index keeps that a lookup. #}
+{#
+    One row per bar of the whole history, so it is built incrementally like fct_daily_prices: a
+    daily build rewrites the bars fct_daily_prices can have rewritten (its lookback window, and
+    every bar of a symbol whose adjustment fingerprint changed) and the days whose orders or
+    trades changed, nothing else. The dashboard reads one symbol's bars at a time, and the
+    delete+insert looks rows up by the same key: the unique index keeps both lookups; the one on
+    trading_date serves the lookback and the as-of trim.
+#}
 {{
     config(
-        indexes=[{'columns': ['symbol', 'trading_date'], 'unique': true}]
+        materialized='incremental',
+        unique_key=['symbol', 'trading_date'],
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['symbol', 'trading_date'], 'unique': true},
+            {'columns': ['trading_date']}
+        ],
+        post_hook=[
+            "delete from {{ this }} where trading_date > coalesce({{ as_of_date() }}, date 'infinity')"
+        ]
     )
 }}
 
 with
 
-daily_prices as (
+-- Not materialized: used more than once, and each use must reach the table's indexes (a
+-- materialized CTE is a full copy of every bar, scanned again by each use).
+daily_prices as not materialized (
 
     select * from {{ ref('fct_daily_prices') }}
 
@@ -62,6 +81,118 @@ daily_orders as (
 
 ),
 
+{% if is_incremental() %}
+
+{% set first_trading_date = lookback_start(this, 'trading_date') %}
+
+stored_versions as (
+
+    select distinct
+        stored_rows.symbol,
+        stored_rows.adjustment_version
+
+    from {{ this }} as stored_rows
+    where stored_rows.trading_date >= {{ first_trading_date }}
+
+),
+
+current_versions as (
+
+    select distinct
+        daily_prices.symbol,
+        daily_prices.adjustment_version
+
+    from daily_prices
+    where daily_prices.price_date >= {{ first_trading_date }}
+
+),
+
+readjusted_symbols as (
+
+    select current_versions.symbol
+
+    from current_versions
+    left join stored_versions
+        on current_versions.symbol = stored_versions.symbol
+    where
+        current_versions.adjustment_version
+        is distinct from stored_versions.adjustment_version
+
+),
+
+-- Orders and trades are only ever added: a day whose totals differ from the stored row's (or
+-- that has no row yet) is rebuilt, wherever it falls (a back-filled date).
+activity_days as (
+
+    select
+        coalesce(daily_trades.symbol, daily_orders.symbol) as symbol,
+        coalesce(daily_trades.trade_date, daily_orders.order_date) as trading_date,
+        coalesce(daily_orders.order_count, 0) as order_count,
+        coalesce(daily_orders.cancelled_order_count, 0) as cancelled_order_count,
+        coalesce(daily_trades.trade_count, 0) as trade_count,
+        coalesce(daily_trades.traded_quantity, 0) as traded_quantity,
+        coalesce(daily_trades.traded_amount, 0) as traded_amount
+
+    from daily_trades
+    full outer join daily_orders
+        on
+            daily_trades.trade_date = daily_orders.order_date
+            and daily_trades.symbol = daily_orders.symbol
+
+),
+
+changed_activity_days as (
+
+    select
+        activity_days.symbol,
+        activity_days.trading_date
+
+    from activity_days
+    left join {{ this }} as stored_rows
+        on
+            activity_days.symbol = stored_rows.symbol
+            and activity_days.trading_date = stored_rows.trading_date
+    where
+        (
+            activity_days.order_count, activity_days.cancelled_order_count,
+            activity_days.trade_count, activity_days.traded_quantity, activity_days.traded_amount
+        )
+        is distinct from
+        (
+            stored_rows.order_count, stored_rows.cancelled_order_count,
+            stored_rows.trade_count, stored_rows.traded_quantity, stored_rows.traded_amount
+        )
+
+),
+
+{% endif %}
+
+-- One select per reason, each on an index of fct_daily_prices (date, symbol, symbol and date).
+rebuilt_prices as (
+
+    select daily_prices.*
+    from daily_prices
+    {% if is_incremental() %}
+    where daily_prices.price_date >= {{ first_trading_date }}
+
+    union
+
+    select daily_prices.*
+    from daily_prices
+    where daily_prices.symbol in (select readjusted_symbols.symbol from readjusted_symbols)
+
+    union
+
+    select daily_prices.*
+    from daily_prices
+    inner join changed_activity_days
+        on
+            daily_prices.symbol = changed_activity_days.symbol
+            and daily_prices.price_date = changed_activity_days.trading_date
+    {% endif %}
+
+),
+
 final as (
 
     select
@@ -87,9 +218,10 @@ final as (
         ) as volume_weighted_price,
         daily_prices.total_return_pct,
         daily_prices.split_factor,
-        daily_prices.dividend_amount
+        daily_prices.dividend_amount,
+        daily_prices.adjustment_version
 
-    from daily_prices
+    from rebuilt_prices as daily_prices
     cross join as_of
     left join daily_trades
         on

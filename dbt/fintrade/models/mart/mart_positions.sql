@@ -6,7 +6,9 @@ position_changes as (
 
 ),
 
-daily_prices as (
+-- Not materialized: used more than once, and each use must reach the table's indexes (a
+-- materialized CTE is a full copy of every bar, scanned again by each use).
+daily_prices as not materialized (
 
     select * from {{ ref('fct_daily_prices') }}
 
@@ -25,19 +27,35 @@ as_of as (
 
 ),
 
-trading_days as (
+price_dates as (
 
-    select distinct daily_prices.price_date as trading_date
-    from daily_prices
-    cross join as_of
-    where daily_prices.price_date <= as_of.as_of_date
+    {{ distinct_price_dates(ref('fct_daily_prices')) }}
 
 ),
 
+trading_days as (
+
+    select price_dates.price_date as trading_date
+    from price_dates
+    cross join as_of
+    where price_dates.price_date <= as_of.as_of_date
+
+),
+
+-- Only symbols someone has held reach the rows below (every join to them is inner), so only
+-- their bars are read: a few symbols' history, not the whole universe's.
 symbols as (
 
     select distinct symbol
+    from position_changes
+
+),
+
+held_prices as (
+
+    select daily_prices.*
     from daily_prices
+    where daily_prices.symbol in (select symbols.symbol from symbols)
 
 ),
 
@@ -73,7 +91,7 @@ symbol_days as (
 
     from symbols
     cross join trading_days
-    left join daily_prices
+    left join held_prices as daily_prices
         on
             symbols.symbol = daily_prices.symbol
             and trading_days.trading_date = daily_prices.price_date
@@ -115,7 +133,7 @@ day_positions as (
         on
             position_days.symbol = symbol_days.symbol
             and position_days.trading_date = symbol_days.trading_date
-    inner join daily_prices
+    inner join held_prices as daily_prices
         on
             symbol_days.symbol = daily_prices.symbol
             and symbol_days.close_price_date = daily_prices.price_date

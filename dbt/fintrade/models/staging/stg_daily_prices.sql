@@ -1,3 +1,6 @@
+-- A plain view over the raw bars: no window here, so a date filter downstream reaches the raw
+-- table's index (the change against the previous session is computed in fct_daily_prices, over
+-- only the days a build needs).
 with
 
 source as (
@@ -22,38 +25,6 @@ renamed as (
 
     from source
 
-),
-
-with_previous_close as (
-
-    select
-        *,
-        lag(close_price) over (
-            partition by symbol
-            order by price_date
-        ) as previous_close_price,
-        lag(price_date) over (
-            partition by symbol
-            order by price_date
-        ) as previous_price_date
-
-    from renamed
-
-),
-
-with_change as (
-
-    select
-        *,
-        close_price - previous_close_price as price_change,
-        round(
-            100 * (close_price - previous_close_price)
-            / nullif(previous_close_price, 0),
-            4
-        ) as price_change_pct
-
-    from with_previous_close
-
 )
 
-select * from with_change
+select * from renamed

@@ -1,0 +1,190 @@
+"""dbt at scale (issue 11): the full build and the daily incremental build over N symbols, at Y
+years of history against 1 year, side by side in one run; prints the figures and the slowest
+nodes of each build (from dbt's run_results.json), asserts nothing.
+
+Each history gets a scratch database (`scale_dbt_*`) and bucket on a SeaweedFS this script
+starts and stops. The first day loads every symbol's history through the pipeline (synthetic
+source), the corporate actions and the OLTP history of the fifteen default stocks (accounts
+trade those), then a full build; each following trading day loads ten days of every symbol (like
+Alpha Vantage's compact reply), that day's actions and activity, then the daily build.
+
+Usage: .venv/bin/python scripts/bench_scale_dbt.py [--symbols 5000] [--years 1 20]
+           [--daily-runs 2] [--keep]
+Goal: daily build at Y years <= 1.5x the daily build at 1 year.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from data_generator.localdev.processes import stop_pid
+from data_generator.localdev.seaweedfs import start_seaweedfs
+from data_generator.reference.scale_universe import write_universe
+from data_generator.reference.trading_calendar import trading_days
+from data_generator.reference.universe import load_universe, select_stocks
+from data_generator.settings import PriceSourceKind, Settings, load_settings
+from data_generator.steps import transform
+from data_generator.steps.actions import ingest_actions_with
+from data_generator.steps.activity import (
+    DEFAULT_ACCOUNTS,
+    DEFAULT_ORDERS,
+    day_activity,
+    initialise_activity,
+)
+from data_generator.steps.prices import SymbolOutcome, ingest_prices
+from data_generator.steps.resources import open_resources, prepare_resources
+from data_generator.storage.warehouse import drop_database
+from scripts.bench_scale_load import history_start
+from tests.support.ports import free_port_base
+
+LAST_DAY = date(2026, 11, 25)
+DAILY_HISTORY_DAYS = 10
+TRADED = [stock.symbol for stock in load_universe()]  # the default fifteen
+
+
+@dataclass
+class Figures:
+    bars: int = 0
+    load_seconds: float = 0.0
+    full_seconds: float = 0.0
+    daily_seconds: list[float] = field(default_factory=list)
+    full_nodes: list[tuple[float, str]] = field(default_factory=list)
+    daily_nodes: list[tuple[float, str]] = field(default_factory=list)
+
+
+def load_day(settings: Settings, day: date, *, first: bool) -> int:
+    """One day as the pipeline loads it: every symbol's prices, then the traded stocks' actions
+    and OLTP activity (their history on the first day)."""
+    stocks = select_stocks(None, settings.universe_file)
+    with open_resources(settings, day, stocks) as res:
+        if first:
+            prepare_resources(res, stocks)
+        results = ingest_prices(res, [s.symbol for s in stocks], day)
+        failed = [r.summary() for r in results if r.status is SymbolOutcome.FAILED]
+        if failed:
+            raise SystemExit(f"{len(failed)} symbols failed, e.g. {failed[0]}")
+        ingest_actions_with(res.conn, res.lake, res.source, TRADED, day)
+        if first:
+            initialise_activity(res, TRADED, day, DEFAULT_ACCOUNTS, DEFAULT_ORDERS)
+        day_activity(res, TRADED, day)
+    return sum(r.counts.inserted for r in results)
+
+
+def node_seconds(settings: Settings) -> list[tuple[float, str]]:
+    results = json.loads((transform.run_dir(settings) / "run_results.json").read_text())
+    nodes = (
+        (node["execution_time"], node["unique_id"].split(".")[2]) for node in results["results"]
+    )
+    return sorted(nodes, reverse=True)
+
+
+def timed_build(settings: Settings) -> tuple[float, list[tuple[float, str]]]:
+    started = time.perf_counter()
+    transform.build(settings)
+    return time.perf_counter() - started, node_seconds(settings)
+
+
+def bench_history(
+    base: Settings, universe: Path, years: int, daily_runs: int, keep: bool
+) -> Figures:
+    start = history_start(years)
+    tag = secrets.token_hex(3)
+    settings = base.with_overrides(
+        pg_database=f"scale_dbt_{years}y_{tag}",
+        s3_bucket=f"scale-dbt-{years}y-{tag}",
+        universe_file=universe,
+        history_days=(LAST_DAY - start).days + 1,
+        synthetic_start=start,
+        price_source=PriceSourceKind.SYNTHETIC,
+    )
+    days = trading_days(date(LAST_DAY.year, LAST_DAY.month, 1), LAST_DAY)
+    first, following = days[-daily_runs - 1], days[-daily_runs:]
+    figures = Figures()
+    print(f"{years}y: {settings.pg_database}, loading {first} ...", flush=True)
+    try:
+        started = time.perf_counter()
+        figures.bars = load_day(settings, first, first=True)
+        figures.load_seconds = time.perf_counter() - started
+        print(f"{years}y: {figures.bars:,} bars in {figures.load_seconds:.0f} s", flush=True)
+        figures.full_seconds, figures.full_nodes = timed_build(settings)
+        print(f"{years}y: full build {figures.full_seconds:.1f} s", flush=True)
+        daily = settings.with_overrides(history_days=DAILY_HISTORY_DAYS)
+        for day in following:
+            load_day(daily, day, first=False)
+            seconds, nodes = timed_build(daily)
+            figures.daily_seconds.append(seconds)
+            figures.daily_nodes = nodes
+            print(f"{years}y: daily build {day} {seconds:.1f} s", flush=True)
+    finally:
+        if keep:
+            print(f"kept {settings.pg_database}")
+        else:
+            drop_database(settings)
+            shutil.rmtree(transform.run_dir(settings), ignore_errors=True)
+    return figures
+
+
+def show_nodes(label: str, nodes: list[tuple[float, str]], count: int = 8) -> None:
+    print(f"  {label}: " + ", ".join(f"{name} {seconds:.1f}s" for seconds, name in nodes[:count]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--symbols", type=int, default=5000)
+    parser.add_argument("--years", type=int, nargs="+", default=[1, 20])
+    parser.add_argument("--daily-runs", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    parser.add_argument("--work-dir", type=Path, help="lake data and universe (default: a temp)")
+    args = parser.parse_args()
+    base = load_settings()
+    with tempfile.TemporaryDirectory(prefix="scale-dbt-", dir=args.work_dir) as work:
+        work_dir = Path(work)
+        universe = work_dir / f"universe-{args.symbols}.csv"
+        write_universe(universe, args.symbols)
+        port = free_port_base()
+        access_key, secret_key = f"scale{secrets.token_hex(4)}", secrets.token_hex(16)
+        pid = start_seaweedfs(work_dir / "s3", port, access_key, secret_key)
+        try:
+            settings = base.with_overrides(
+                aws_endpoint_url=f"http://127.0.0.1:{port}",
+                aws_access_key_id=access_key,
+                aws_secret_access_key=secret_key,
+                local_state_dir=work_dir / "state",
+            )
+            figures = {
+                years: bench_history(settings, universe, years, args.daily_runs, args.keep)
+                for years in args.years
+            }
+        finally:
+            stop_pid(pid, "SeaweedFS")
+    print(f"\n{args.symbols:,} symbols")
+    print(f"{'history':>8} {'bars':>12} {'load s':>8} {'full build s':>13} {'daily build s':>14}")
+    for years, f in figures.items():
+        print(
+            f"{years:>7}y {f.bars:>12,} {f.load_seconds:>8.0f} {f.full_seconds:>13.1f} "
+            f"{statistics.median(f.daily_seconds):>14.1f}"
+        )
+        show_nodes("slowest in the full build", f.full_nodes)
+        show_nodes("slowest in the daily build", f.daily_nodes)
+    if len(figures) >= 2:
+        low, high = min(figures), max(figures)
+        ratio = statistics.median(figures[high].daily_seconds) / statistics.median(
+            figures[low].daily_seconds
+        )
+        print(f"daily build {high}y / {low}y: {ratio:.2f}x (goal <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
