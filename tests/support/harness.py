@@ -93,6 +93,7 @@ def settings_environ(settings: Settings) -> dict[str, str]:
             "FINTRADE_PRICE_SOURCE": settings.price_source,
             "FINTRADE_SEED": str(settings.seed),
             "FINTRADE_HISTORY_DAYS": str(settings.history_days),
+            "FINTRADE_SYNTHETIC_START": settings.synthetic_start.isoformat(),
             "FINTRADE_UNIVERSE_FILE": str(settings.universe_file),
             "FINTRADE_POSTGRES_SERVER": settings.postgres_server,
             "ALPHA_VANTAGE_BASE_URL": settings.alpha_vantage_base_url,
