@@ -219,11 +219,14 @@ def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
     run = run_dag(dag_env, RUN_DATE)
 
     assert run.returncode != 0
-    assert "failed: ingest_prices[XOM]" in run.stdout + run.stderr
+    # The first day's activity is held back (XOM has no prices), so raw.orders and raw.trades
+    # are empty and source freshness says so, besides naming XOM.
+    assert "failed: dbt_source_freshness, ingest_prices[XOM]" in run.stdout + run.stderr
     states = task_states(dag_env, RUN_DATE)
     xom = SYMBOLS.index("XOM")
     assert states.pop(f"ingest_prices[{xom}]") == "failed"
     assert states.pop("check_run") == "failed"
+    assert states.pop("dbt_source_freshness") == "failed"
     assert set(states.values()) == {"success"}, states
     assert mart_symbols(settings) == set(SYMBOLS) - {"XOM"}
     assert (
@@ -254,12 +257,13 @@ def test_a_batch_loads_around_its_failing_symbol_and_retries_only_that_one(
 
     output = run.stdout + run.stderr
     assert run.returncode != 0
-    assert "failed: ingest_prices[XOM]" in output
+    assert "failed: dbt_source_freshness, ingest_prices[XOM]" in output
     assert "1 of 2 symbols failed: XOM" in output
     assert map_index_labels(dag_env, RUN_DATE) == {0: "AAPL..XOM", 1: "MSFT"}
     states = task_states(dag_env, RUN_DATE)
     assert states.pop("ingest_prices[0]") == "failed"
     assert states.pop("check_run") == "failed"
+    assert states.pop("dbt_source_freshness") == "failed"
     assert set(states.values()) == {"success"}, states
     assert mart_symbols(settings) == set(SYMBOLS) - {"XOM"}
     # Three tries of the first batch: AAPL fetched and loaded by the first try only.
