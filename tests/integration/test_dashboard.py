@@ -4,7 +4,6 @@ headless Chromium, as a person would look at it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -84,7 +83,7 @@ def test_the_session_is_read_only(warehouse):
 
 
 def test_the_dashboard_login_is_its_own_setting(warehouse):
-    stranger = replace(warehouse, dashboard_pg_user="no_such_dashboard_role")
+    stranger = warehouse.with_overrides(dashboard_pg_user="no_such_dashboard_role")
     with (
         pytest.raises(WarehouseUnavailable, match="no_such_dashboard_role"),
         queries.read_only_connection(stranger),
