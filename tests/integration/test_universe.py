@@ -121,4 +121,4 @@ def test_dag_maps_over_the_stocks_of_the_universe_file(tmp_path, monkeypatch):
 
     assert bag.import_errors == {}
     prices = bag.dags[DAG_ID].get_task("ingest_prices")
-    assert prices.op_kwargs_expand_input.value["symbol"] == ["AAPL", "AMD"]
+    assert prices.op_kwargs_expand_input.value["symbols"] == [["AAPL"], ["AMD"]]
