@@ -49,7 +49,7 @@ PIPELINE_QUERIES: tuple[tuple[str, str, dict[str, object]], ...] = (
         {"symbols": ["AAPL", "MSFT", "KO"]},
     ),
     (
-        "daily_limit_met (before each symbol's fetch)",
+        "daily_limit_met (before each Alpha Vantage fetch)",
         "select exists (select 1 from raw.ingest_runs where logical_date = %(day)s"
         " and status = 'daily_limit'"
         " and started_at > now() - interval '12 hours')",
