@@ -204,14 +204,39 @@ def _no_constants(name: str) -> object:
     raise ValueError(f"non-JSON constant {name}")
 
 
+def _colons_kept(payload: object) -> int:
+    """The colons the text of `payload` holds: one per key, plus those inside its strings."""
+    count = 0
+    nodes = [payload]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, dict):
+            count += len(node)
+            for key, value in node.items():
+                if ":" in key:
+                    count += key.count(":")
+                if type(value) is str:
+                    if ":" in value:
+                        count += value.count(":")
+                elif isinstance(value, dict | list):
+                    nodes.append(value)
+        elif isinstance(node, list):
+            for value in node:
+                if type(value) is str:
+                    count += value.count(":")
+                elif isinstance(value, dict | list):
+                    nodes.append(value)
+    return count
+
+
 def _load_json(body: bytes) -> object:
     """`json.loads` refusing repeated keys and NaN, at C speed for the usual reply.
 
     The duplicate check by hook calls Python once per bar; instead, parse plainly and count
-    colons: each one in the text separates a key from its value or sits inside a string, and
-    `json.dumps` of what was kept has exactly those of the kept pairs. A repeated key drops a
-    pair, so the counts differ. Escaped text (`\\u...` can spell a colon) or any mismatch or
-    error goes through the strict parse, which names the repeated key or the error.
+    colons: each one in the text separates a key from its value or sits inside a string, so a
+    repeated key, whose pair the parse drops, leaves the text with more colons than what was
+    kept holds. Escaped text (`\\u...` can spell a colon) or any mismatch or error goes through
+    the strict parse, which names the repeated key or the error.
     """
     if b"\\u" not in body:
         try:
@@ -219,7 +244,7 @@ def _load_json(body: bytes) -> object:
         except ValueError:
             pass
         else:
-            if body.count(b":") == json.dumps(payload).count(":"):
+            if body.count(b":") == _colons_kept(payload):
                 return payload
     return json.loads(body, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
 

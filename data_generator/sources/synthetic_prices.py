@@ -12,10 +12,10 @@ from __future__ import annotations
 import bisect
 import json
 import zlib
-from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,9 +46,11 @@ def _stream(seed: int, symbol: str) -> np.random.Generator:
 
 
 @lru_cache(maxsize=4)
-def _trading_days(start: date, until: date) -> tuple[date, ...]:
-    """Shared by every symbol of a run: the calendar walk costs more than a symbol's draws."""
-    return tuple(trading_days(start, until))
+def _trading_days(start: date, until: date) -> tuple[tuple[date, ...], tuple[str, ...]]:
+    """Shared by every symbol of a run, with each day's text: the calendar walk and the
+    formatting of its days cost more than a symbol's draws."""
+    days = tuple(trading_days(start, until))
+    return days, tuple(day.isoformat() for day in days)
 
 
 def _split_scales(symbol: str, days: tuple[date, ...]) -> np.ndarray:
@@ -61,10 +63,21 @@ def _split_scales(symbol: str, days: tuple[date, ...]) -> np.ndarray:
     return scales
 
 
+class PricePath(NamedTuple):
+    """A symbol's bars from the path's start, oldest first, as floats: each is formatted to the
+    vendor's four decimals once, when a reply is written."""
+
+    days: tuple[date, ...]
+    day_texts: tuple[str, ...]
+    opens: list[float]
+    highs: list[float]
+    lows: list[float]
+    closes: list[float]
+    volumes: list[int]
+
+
 @lru_cache(maxsize=16)
-def _price_path(
-    seed: int, stock: Stock, until: date, start: date = EPOCH
-) -> tuple[tuple[date, str, str, str, str, int], ...]:
+def _price_path(seed: int, stock: Stock, until: date, start: date = EPOCH) -> PricePath:
     """Every bar from `start` to `until`; draws are taken row by row, so a longer path keeps the
     prefix of a shorter one."""
     (low_start, high_start), volatility, drift, base_volume = _SECTOR_PROFILES.get(
@@ -72,7 +85,7 @@ def _price_path(
     )
     rng = _stream(seed, stock.symbol)
     start_price = rng.uniform(low_start, high_start)
-    days = _trading_days(start, until)
+    days, day_texts = _trading_days(start, until)
     # One row of draws per day: close-to-close shock, overnight gap, two wick sizes, volume noise.
     draws = rng.standard_normal((len(days), 5))
     dt = 1.0 / TRADING_DAYS_PER_YEAR
@@ -89,41 +102,47 @@ def _price_path(
     scales = _split_scales(stock.symbol, days)
     opens, highs, lows, closes = (prices * scales for prices in (opens, highs, lows, closes))
     volumes = np.maximum(1, volumes // scales.astype(np.int64))
-    # Rounding is monotonic, so low <= open, close <= high survives it.
-    return tuple(
-        (day, f"{o:.4f}", f"{h:.4f}", f"{lo:.4f}", f"{c:.4f}", int(v))
-        for day, o, h, lo, c, v in zip(
-            days,
-            opens.tolist(),
-            highs.tolist(),
-            lows.tolist(),
-            closes.tolist(),
-            volumes.tolist(),
-            strict=True,
-        )
+    # Rounding is monotonic, so low <= open, close <= high survives the four decimals.
+    return PricePath(
+        days,
+        day_texts,
+        opens.tolist(),
+        highs.tolist(),
+        lows.tolist(),
+        closes.tolist(),
+        volumes.tolist(),
     )
 
 
 _SERIES_PLACEHOLDER = '"Time Series (Daily)": {}'
 
 
-def _reply_json(meta: dict[str, str], bars: Sequence[tuple[date, str, str, str, str, int]]) -> str:
-    """Alpha Vantage's body, newest day first, byte for byte what `json.dumps(indent=4)` gives:
-    written directly, since the indenting encoder runs in pure Python and is several times
-    slower on a reply of years."""
+def _reply_json(meta: dict[str, str], path: PricePath, first: int) -> str:
+    """Alpha Vantage's body for the bars from index `first`, newest day first, byte for byte
+    what `json.dumps(indent=4)` gives: written directly, since the indenting encoder runs in
+    pure Python and is several times slower on a reply of years."""
     head = json.dumps({"Meta Data": meta, "Time Series (Daily)": {}}, indent=4)
-    if not bars:
+    if first >= len(path.days):
         return head
+    window = slice(len(path.days) - 1, first - 1 if first else None, -1)
     series = ",\n".join(
         [
-            f'        "{day.isoformat()}": {{\n'
-            f'            "1. open": "{open_}",\n'
-            f'            "2. high": "{high}",\n'
-            f'            "3. low": "{low}",\n'
-            f'            "4. close": "{close}",\n'
+            f'        "{day}": {{\n'
+            f'            "1. open": "{open_:.4f}",\n'
+            f'            "2. high": "{high:.4f}",\n'
+            f'            "3. low": "{low:.4f}",\n'
+            f'            "4. close": "{close:.4f}",\n'
             f'            "5. volume": "{volume}"\n'
             "        }"
-            for day, open_, high, low, close, volume in reversed(bars)
+            for day, open_, high, low, close, volume in zip(
+                path.day_texts[window],
+                path.opens[window],
+                path.highs[window],
+                path.lows[window],
+                path.closes[window],
+                path.volumes[window],
+                strict=True,
+            )
         ]
     )
     return head.replace(_SERIES_PLACEHOLDER, f'"Time Series (Daily)": {{\n{series}\n    }}')
@@ -157,17 +176,19 @@ class SyntheticPriceSource:
         """The JSON body Alpha Vantage would send for `symbol`, newest day first."""
         first_day = self._as_of - timedelta(days=self._history_days - 1)
         path = self._path(symbol)
-        bars = path[bisect.bisect_left(path, (first_day,)) :]
+        first = bisect.bisect_left(path.days, first_day)
         meta = {
             "1. Information": "Daily Prices (open, high, low, close) and Volumes",
             "2. Symbol": symbol,
-            "3. Last Refreshed": bars[-1][0].isoformat() if bars else self._as_of.isoformat(),
+            "3. Last Refreshed": path.day_texts[-1]
+            if first < len(path.days)
+            else self._as_of.isoformat(),
             "4. Output Size": "Full size",
             "5. Time Zone": "US/Eastern",
         }
-        return _reply_json(meta, bars).encode()
+        return _reply_json(meta, path, first).encode()
 
-    def _path(self, symbol: str) -> tuple[tuple[date, str, str, str, str, int], ...]:
+    def _path(self, symbol: str) -> PricePath:
         return _price_path(self._seed, self._stock(symbol), self._as_of, self._start)
 
     def fetch_corporate_actions(self, symbol: str, function: str) -> bytes:
@@ -175,12 +196,10 @@ class SyntheticPriceSource:
         if function == "SPLITS":
             return synthetic_actions.splits_body(symbol, self._as_of)
         path = self._path(symbol)
-        closes = {bar[0]: Decimal(bar[4]) for bar in path}
-        days = [bar[0] for bar in path]
         dividends = []
-        for ex_date in synthetic_actions.ex_dividend_dates(symbol, days[0], self._as_of):
-            earlier = [day for day in days if day < ex_date]
-            if earlier:
-                amount = synthetic_actions.dividend_amount(symbol, closes[earlier[-1]])
-                dividends.append((ex_date, amount))
+        for ex_date in synthetic_actions.ex_dividend_dates(symbol, path.days[0], self._as_of):
+            before = bisect.bisect_left(path.days, ex_date)
+            if before:
+                close = Decimal(f"{path.closes[before - 1]:.4f}")
+                dividends.append((ex_date, synthetic_actions.dividend_amount(symbol, close)))
         return synthetic_actions.dividends_body(symbol, dividends)

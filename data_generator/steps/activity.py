@@ -53,15 +53,22 @@ def held_back(logical_date: date, unpriced: list[str]) -> ActivityResult | None:
 
 
 def initialise_activity(
-    res: Resources, symbols: list[str], logical_date: date, accounts: int, orders: int
+    res: Resources,
+    symbols: list[str],
+    logical_date: date,
+    accounts: int,
+    orders: int,
+    *,
+    since: date | None = None,
 ) -> ActivityResult:
-    """Accounts and the order history over the prices before the day, once: a rerun adds
-    nothing. The day itself is left to `day_activity`, so the two never interleave."""
+    """Accounts and the order history over the prices before the day (from `since`, else from
+    the first price), once: a rerun adds nothing. The day itself is left to `day_activity`, so
+    the two never interleave."""
     result = ActivityResult(logical_date)
     if books.account_ids(res.conn):
         result.skipped = "accounts already exist (initialised before)"
         return result
-    days = books.day_ranges(res.conn, symbols, None, logical_date - timedelta(days=1))
+    days = books.day_ranges(res.conn, symbols, since, logical_date - timedelta(days=1))
     if not days:
         result.skipped = f"no prices before {logical_date} to trade on"
         return result

@@ -26,6 +26,7 @@ from data_generator.storage.ingest_runs import (
     IngestRun,
     RunStatus,
     daily_limit_met,
+    insert_ingest_run,
     loaded_symbols,
     record_ingest_run,
 )
@@ -124,18 +125,18 @@ def _load_snapshot(
     with res.conn, res.conn.cursor() as cur:
         counts = load_price_table(cur, price_table(table, pkey))
         record_rejects(cur, rejects, lake_keys.json_key(symbol, logical_date))
-    record_ingest_run(
-        res.conn,
-        IngestRun(
-            logical_date,
-            symbol,
-            res.source.name,
-            RunStatus.LOADED,
-            started_at,
-            rows_loaded=counts.written,
-            rows_rejected=len(rejects),
-        ),
-    )
+        insert_ingest_run(
+            cur,
+            IngestRun(
+                logical_date,
+                symbol,
+                res.source.name,
+                RunStatus.LOADED,
+                started_at,
+                rows_loaded=counts.written,
+                rows_rejected=len(rejects),
+            ),
+        )
     return counts, len(rejects)
 
 
@@ -149,21 +150,21 @@ def _stale_fallback(
     snapshot = earlier[-1]
     rows = price_table(res.lake.get_table(snapshot.key), snapshot.key)
     source = str(rows["source"][0].as_py()) if rows.num_rows else "unknown"
+    message = f"{DAILY_LIMIT_MESSAGE}; kept the lake's snapshot of {snapshot.snapshot_date}"
     with res.conn, res.conn.cursor() as cur:
         counts = load_price_table(cur, rows)
-    message = f"{DAILY_LIMIT_MESSAGE}; kept the lake's snapshot of {snapshot.snapshot_date}"
-    record_ingest_run(
-        res.conn,
-        IngestRun(
-            logical_date,
-            symbol,
-            source,
-            RunStatus.STALE,
-            started_at,
-            rows_loaded=counts.written,
-            error=message,
-        ),
-    )
+        insert_ingest_run(
+            cur,
+            IngestRun(
+                logical_date,
+                symbol,
+                source,
+                RunStatus.STALE,
+                started_at,
+                rows_loaded=counts.written,
+                error=message,
+            ),
+        )
     return SymbolResult(symbol, SymbolOutcome.STALE, counts, message=message)
 
 

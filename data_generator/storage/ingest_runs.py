@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from data_generator.storage.warehouse import Connection
+from data_generator.storage.warehouse import Connection, Cursor
 
 
 class RunStatus(StrEnum):
@@ -43,26 +43,33 @@ class IngestRun:
 
 
 def record_ingest_run(conn: Connection, run: IngestRun) -> None:
-    """One row, in a transaction of its own: the log must survive the load it describes."""
+    """One row, in a transaction of its own: the log of a failure must survive the rollback of
+    the load it describes."""
     with conn, conn.cursor() as cur:
-        cur.execute(
-            """
-            insert into raw.ingest_runs (logical_date, symbol, source, status, rows_loaded,
-                                         rows_rejected, error, started_at, finished_at, dataset)
-            values (%s, %s, %s, %s, %s, %s, %s, %s, now(), %s)
-            """,
-            (
-                run.logical_date,
-                run.symbol,
-                run.source,
-                run.status.value,
-                run.rows_loaded,
-                run.rows_rejected,
-                run.error,
-                run.started_at,
-                run.dataset.value,
-            ),
-        )
+        insert_ingest_run(cur, run)
+
+
+def insert_ingest_run(cur: Cursor, run: IngestRun) -> None:
+    """One row in the caller's transaction: a load and its record commit together (one commit
+    per symbol, and never a record of rows that are not there)."""
+    cur.execute(
+        """
+        insert into raw.ingest_runs (logical_date, symbol, source, status, rows_loaded,
+                                     rows_rejected, error, started_at, finished_at, dataset)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp(), %s)
+        """,
+        (
+            run.logical_date,
+            run.symbol,
+            run.source,
+            run.status.value,
+            run.rows_loaded,
+            run.rows_rejected,
+            run.error,
+            run.started_at,
+            run.dataset.value,
+        ),
+    )
 
 
 def daily_limit_met(conn: Connection, logical_date: date) -> bool:

@@ -1,13 +1,18 @@
 {#
     The distinct price dates of `relation` (a table with an index on price_date), one index probe
     per date: a recursive "loose index scan". A plain `select distinct` reads every bar, which at
-    thousands of symbols is millions of rows for a few thousand dates.
+    thousands of symbols is millions of rows for a few thousand dates. `since`, a scalar query,
+    starts the dates there: a mart of the accounts' days needs none before the first account,
+    however much price history was loaded.
 #}
-{% macro distinct_price_dates(relation) -%}
+{% macro distinct_price_dates(relation, since=none) -%}
     with recursive loose_scan as (
 
         select min(price_date) as price_date
         from {{ relation }}
+        {%- if since %}
+        where price_date >= ({{ since }})
+        {%- endif %}
 
         union all
 

@@ -25,19 +25,23 @@ daily_prices as (
 ),
 
 -- A dividend reinvested at the ex-date close grows the holding by amount / close; a dividend
--- whose ex-date has no bar cannot be priced and is left out.
+-- whose ex-date has no bar cannot be priced and is left out. One key lookup per dividend: a
+-- join would read every bar of the history to price a few thousand dividends.
 dividend_growth as (
 
     select
         dividends.symbol,
         dividends.ex_dividend_date as event_date,
-        ln(1 + dividends.dividend_amount / daily_prices.close_price) as log_dividend_growth
+        ln(1 + dividends.dividend_amount / ex_date_bars.close_price) as log_dividend_growth
 
     from dividends
-    inner join daily_prices
-        on
-            dividends.symbol = daily_prices.symbol
-            and dividends.ex_dividend_date = daily_prices.price_date
+    cross join lateral (
+        select daily_prices.close_price
+        from daily_prices
+        where
+            daily_prices.symbol = dividends.symbol
+            and daily_prices.price_date = dividends.ex_dividend_date
+    ) as ex_date_bars
 
 ),
 

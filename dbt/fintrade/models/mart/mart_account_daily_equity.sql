@@ -39,9 +39,17 @@ as_of as (
 
 ),
 
+-- From the first account's opening day on: no account has a day before it.
 price_dates as (
 
-    {{ distinct_price_dates(ref('fct_daily_prices')) }}
+    {{
+        distinct_price_dates(
+            ref('fct_daily_prices'),
+            since="select min(cast(created_at at time zone '"
+            ~ var('market_timezone')
+            ~ "' as date)) from accounts"
+        )
+    }}
 
 ),
 

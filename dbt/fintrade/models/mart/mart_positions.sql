@@ -27,9 +27,15 @@ as_of as (
 
 ),
 
+-- From the first position change on: the trading days before it hold no position.
 price_dates as (
 
-    {{ distinct_price_dates(ref('fct_daily_prices')) }}
+    {{
+        distinct_price_dates(
+            ref('fct_daily_prices'),
+            since='select min(change_date) from position_changes'
+        )
+    }}
 
 ),
 
@@ -51,11 +57,13 @@ symbols as (
 
 ),
 
+-- `= any(array(...))` rather than `in (select ...)`: the planner then reads the held symbols'
+-- bars by the primary key instead of hashing the whole history against a dozen symbols.
 held_prices as (
 
     select daily_prices.*
     from daily_prices
-    where daily_prices.symbol in (select symbols.symbol from symbols)
+    where daily_prices.symbol = any(array(select symbols.symbol from symbols))
 
 ),
 
