@@ -14,7 +14,7 @@ import pytest
 from data_generator.reference.universe import load_universe
 from data_generator.settings import Settings
 from data_generator.steps import transform
-from data_generator.steps.transform import DbtResult
+from data_generator.steps.transform import DbtBuildError, DbtResult
 from tests.support.alpha_vantage_stub import (
     AlphaVantageStub,
     StubReply,
@@ -281,6 +281,44 @@ def test_ex_dividend_total_return_is_the_textbook_formula(built_warehouse):
         "select total_return_30d_pct from mart.mart_stock_performance where symbol = 'XOM'",
     )[0]
     assert float(mart_total_return) == pytest.approx(100 * (growth - 1), abs=1e-3)
+
+
+def break_bar(settings: Settings, sessions_back: int) -> tuple[str, date, Decimal]:
+    """Make one stored bar of AAPL impossible (low above high), `sessions_back` trading days
+    before the latest; returns its key and its true low."""
+    dates = query(settings, "select distinct price_date from raw.daily_prices order by 1 desc")
+    symbol, price_date = RESTATED_SYMBOL, dates[sessions_back][0]
+    ((low,),) = query(
+        settings,
+        "update raw.daily_prices set low_price = high_price + 1"
+        " where symbol = %s and price_date = %s"
+        " returning (select low_price from raw.daily_prices where symbol = %s and price_date = %s)",
+        (symbol, price_date, symbol, price_date),
+    )
+    return symbol, price_date, low
+
+
+def test_daily_data_tests_read_the_lookback_window_and_a_full_check_every_bar(built_warehouse):
+    """A bad bar older than the window passes the daily build's tests (they read what the
+    build rewrote) and fails `test_whole_history`; one inside the window fails the daily build."""
+    settings, _result = built_warehouse
+    broken = []
+    try:
+        broken.append(break_bar(settings, sessions_back=100))
+        transform.build(settings, select="stg_daily_prices")
+        with pytest.raises(DbtBuildError, match="ohlc_valid_stg_daily_prices"):
+            transform.build(settings, select="stg_daily_prices", vars={"test_whole_history": True})
+        broken.append(break_bar(settings, sessions_back=2))
+        with pytest.raises(DbtBuildError, match="ohlc_valid_stg_daily_prices"):
+            transform.build(settings, select="stg_daily_prices")
+    finally:
+        for symbol, price_date, low in broken:
+            query(
+                settings,
+                "update raw.daily_prices set low_price = %s where symbol = %s and price_date = %s",
+                (low, symbol, price_date),
+            )
+    transform.build(settings, select="stg_daily_prices", vars={"test_whole_history": True})
 
 
 def test_rerun_on_the_same_data_leaves_every_table_identical(built_warehouse):

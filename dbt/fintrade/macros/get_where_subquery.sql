@@ -14,7 +14,7 @@
     {%- endif -%}
     {%- set window = modules.re.search('(\\w+)\\s*>=\\s*__lookback_start__', where) -%}
     {%- if window -%}
-        {%- if flags.FULL_REFRESH or var('test_whole_history', false) -%}
+        {%- if flags.FULL_REFRESH or var('test_whole_history') -%}
             {%- set boundary = "cast('0001-01-01' as date)" -%}
         {%- else -%}
             {%- set boundary = lookback_start(relation, window.group(1)) -%}
