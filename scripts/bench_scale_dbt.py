@@ -9,7 +9,7 @@ trade those), then a full build; each following trading day loads ten days of ev
 Alpha Vantage's compact reply), that day's actions and activity, then the daily build.
 
 Usage: .venv/bin/python scripts/bench_scale_dbt.py [--symbols 5000] [--years 1 20]
-           [--daily-runs 2] [--workers 2] [--keep]
+           [--daily-runs 2] [--workers 2] [--rebuild-rounds 2] [--keep]
 Goal: daily build at Y years <= 1.5x the daily build at 1 year.
 """
 
@@ -65,6 +65,7 @@ class Figures:
     load_seconds: float = 0.0
     full_seconds: float = 0.0
     daily_seconds: list[float] = field(default_factory=list)
+    rebuild_seconds: list[float] = field(default_factory=list)
     full_nodes: list[tuple[float, str]] = field(default_factory=list)
     daily_nodes: list[tuple[float, str]] = field(default_factory=list)
 
@@ -128,12 +129,10 @@ def timed_build(settings: Settings) -> tuple[float, list[tuple[float, str]]]:
     return time.perf_counter() - started, node_seconds(settings)
 
 
-def bench_history(
-    base: Settings, universe: Path, years: int, daily_runs: int, keep: bool, workers: int
-) -> Figures:
+def history_settings(base: Settings, universe: Path, years: int) -> Settings:
     start = history_start(years)
     tag = secrets.token_hex(3)
-    settings = base.with_overrides(
+    return base.with_overrides(
         pg_database=f"scale_dbt_{years}y_{tag}",
         s3_bucket=f"scale-dbt-{years}y-{tag}",
         universe_file=universe,
@@ -141,33 +140,42 @@ def bench_history(
         synthetic_start=start,
         price_source=PriceSourceKind.SYNTHETIC,
     )
+
+
+def bench_history(settings: Settings, years: int, daily_runs: int, workers: int) -> Figures:
+    """The first day's load and full build, then `daily_runs` days of load and daily build."""
     days = trading_days(date(LAST_DAY.year, LAST_DAY.month, 1), LAST_DAY)
     first, following = days[-daily_runs - 1], days[-daily_runs:]
     figures = Figures()
     print(f"{years}y: {settings.pg_database}, loading {first} ...", flush=True)
-    try:
-        started = time.perf_counter()
-        figures.bars = load_day(settings, first, first=True, workers=workers)
-        figures.load_seconds = time.perf_counter() - started
-        print(f"{years}y: {figures.bars:,} bars in {figures.load_seconds:.0f} s", flush=True)
-        analyze(settings)
-        figures.full_seconds, figures.full_nodes = timed_build(settings)
-        print(f"{years}y: full build {figures.full_seconds:.1f} s", flush=True)
-        analyze(settings)
-        daily = settings.with_overrides(history_days=DAILY_HISTORY_DAYS)
-        for day in following:
-            load_day(daily, day, first=False, workers=workers)
-            seconds, nodes = timed_build(daily)
-            figures.daily_seconds.append(seconds)
-            figures.daily_nodes = nodes
-            print(f"{years}y: daily build {day} {seconds:.1f} s", flush=True)
-    finally:
-        if keep:
-            print(f"kept {settings.pg_database}")
-        else:
-            drop_database(settings)
-            shutil.rmtree(transform.run_dir(settings), ignore_errors=True)
+    started = time.perf_counter()
+    figures.bars = load_day(settings, first, first=True, workers=workers)
+    figures.load_seconds = time.perf_counter() - started
+    print(f"{years}y: {figures.bars:,} bars in {figures.load_seconds:.0f} s", flush=True)
+    analyze(settings)
+    figures.full_seconds, figures.full_nodes = timed_build(settings)
+    print(f"{years}y: full build {figures.full_seconds:.1f} s", flush=True)
+    analyze(settings)
+    daily = settings.with_overrides(history_days=DAILY_HISTORY_DAYS)
+    for day in following:
+        load_day(daily, day, first=False, workers=workers)
+        seconds, nodes = timed_build(daily)
+        figures.daily_seconds.append(seconds)
+        figures.daily_nodes = nodes
+        print(f"{years}y: daily build {day} {seconds:.1f} s", flush=True)
     return figures
+
+
+def rebuild_in_turn(
+    histories: dict[int, Settings], figures: dict[int, Figures], rounds: int
+) -> None:
+    """The daily build again (no new day) on each history's database in turn, `rounds` times:
+    the histories' daily builds above run minutes apart, these side by side."""
+    for _ in range(rounds):
+        for years, settings in histories.items():
+            seconds, _nodes = timed_build(settings)
+            figures[years].rebuild_seconds.append(seconds)
+            print(f"{years}y: daily build again {seconds:.1f} s", flush=True)
 
 
 def show_nodes(label: str, nodes: list[tuple[float, str]], count: int = 8) -> None:
@@ -179,6 +187,7 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=5000)
     parser.add_argument("--years", type=int, nargs="+", default=[1, 20])
     parser.add_argument("--daily-runs", type=int, default=2)
+    parser.add_argument("--rebuild-rounds", type=int, default=2, help="daily builds in turn")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     parser.add_argument("--workers", type=int, default=2, help="loading processes (task slots)")
     parser.add_argument("--work-dir", type=Path, help="lake data and universe (default: a temp)")
@@ -198,20 +207,32 @@ def main() -> None:
                 aws_secret_access_key=secret_key,
                 local_state_dir=work_dir / "state",
             )
-            figures = {
-                years: bench_history(
-                    settings, universe, years, args.daily_runs, args.keep, args.workers
-                )
-                for years in args.years
-            }
+            histories = {years: history_settings(settings, universe, years) for years in args.years}
+            try:
+                figures = {
+                    years: bench_history(history, years, args.daily_runs, args.workers)
+                    for years, history in histories.items()
+                }
+                rebuild_in_turn(histories, figures, args.rebuild_rounds)
+            finally:
+                for history in histories.values():
+                    if args.keep:
+                        print(f"kept {history.pg_database}")
+                    else:
+                        drop_database(history)
+                        shutil.rmtree(transform.run_dir(history), ignore_errors=True)
         finally:
             stop_pid(pid, "SeaweedFS")
     print(f"\n{args.symbols:,} symbols")
-    print(f"{'history':>8} {'bars':>12} {'load s':>8} {'full build s':>13} {'daily build s':>14}")
+    print(
+        f"{'history':>8} {'bars':>12} {'load s':>8} {'full build s':>13} {'daily build s':>14} "
+        f"{'again, in turn s':>17}"
+    )
     for years, f in figures.items():
+        again = statistics.median(f.rebuild_seconds) if f.rebuild_seconds else float("nan")
         print(
             f"{years:>7}y {f.bars:>12,} {f.load_seconds:>8.0f} {f.full_seconds:>13.1f} "
-            f"{statistics.median(f.daily_seconds):>14.1f}"
+            f"{statistics.median(f.daily_seconds):>14.1f} {again:>17.1f}"
         )
         show_nodes("slowest in the full build", f.full_nodes)
         show_nodes("slowest in the daily build", f.daily_nodes)
@@ -221,6 +242,11 @@ def main() -> None:
             figures[low].daily_seconds
         )
         print(f"daily build {high}y / {low}y: {ratio:.2f}x (goal <= 1.5x)")
+        if figures[low].rebuild_seconds:
+            again = statistics.median(figures[high].rebuild_seconds) / statistics.median(
+                figures[low].rebuild_seconds
+            )
+            print(f"daily build again, in turn, {high}y / {low}y: {again:.2f}x (goal <= 1.5x)")
 
 
 if __name__ == "__main__":
