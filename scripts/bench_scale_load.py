@@ -112,6 +112,7 @@ class TimedSource:
         self._source = source
         self.name = source.name
         self.notices = source.notices
+        self.has_daily_limit = source.has_daily_limit
         self.seconds = 0.0
 
     def fetch_daily(self, symbol: str) -> bytes:

@@ -150,8 +150,8 @@ end
 $$;
 
 -- At thousands of symbols a day the run records grow by millions a year: the call budget counts
--- today's API calls, every Alpha Vantage fetch first asks whether the run met the daily limit, and a
--- corporate-actions load asks for a symbol's latest loaded list.
+-- today's API calls, every Alpha Vantage fetch first asks whether the run met the daily limit,
+-- and a corporate-actions load asks for a symbol's latest loaded list.
 create index if not exists ingest_runs_api_calls_idx on raw.ingest_runs (started_at)
 where status = 'api_call';
 create index if not exists ingest_runs_daily_limit_idx on raw.ingest_runs (logical_date)

@@ -184,6 +184,7 @@ class AlphaVantageClient:
     """
 
     name = "alphavantage"
+    has_daily_limit = True
 
     def __init__(
         self,

@@ -9,11 +9,14 @@ class PriceSource(Protocol):
     """A daily-bar source answering in Alpha Vantage's JSON shape.
 
     `name` is what raw rows and the lake record as the bars' source; `notices` collects the
-    vendor's informational replies a run reports at its end.
+    vendor's informational replies a run reports at its end; `has_daily_limit` says whether the
+    source refuses calls once a daily quota is spent, so a run checks whether another of its
+    processes already met it before calling again.
     """
 
     name: str
     notices: list[str]
+    has_daily_limit: bool
 
     def fetch_daily(self, symbol: str) -> bytes: ...
 

@@ -8,7 +8,7 @@ and each bad row is kept with its reason for `raw.rejected_prices`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -212,20 +212,20 @@ def _colons_kept(payload: object) -> int:
         node = nodes.pop()
         if isinstance(node, dict):
             count += len(node)
-            for key, value in node.items():
+            for key in node:
                 if ":" in key:
                     count += key.count(":")
-                if type(value) is str:
-                    if ":" in value:
-                        count += value.count(":")
-                elif isinstance(value, dict | list):
-                    nodes.append(value)
+            values: Iterable[object] = node.values()
         elif isinstance(node, list):
-            for value in node:
-                if type(value) is str:
+            values = node
+        else:
+            continue
+        for value in values:
+            if type(value) is str:
+                if ":" in value:
                     count += value.count(":")
-                elif isinstance(value, dict | list):
-                    nodes.append(value)
+            elif isinstance(value, dict | list):
+                nodes.append(value)
     return count
 
 

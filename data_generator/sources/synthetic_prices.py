@@ -124,7 +124,7 @@ def _reply_json(meta: dict[str, str], path: PricePath, first: int) -> str:
     head = json.dumps({"Meta Data": meta, "Time Series (Daily)": {}}, indent=4)
     if first >= len(path.days):
         return head
-    window = slice(len(path.days) - 1, first - 1 if first else None, -1)
+    newest_first = slice(None, first - 1 if first else None, -1)
     series = ",\n".join(
         [
             f'        "{day}": {{\n'
@@ -135,12 +135,12 @@ def _reply_json(meta: dict[str, str], path: PricePath, first: int) -> str:
             f'            "5. volume": "{volume}"\n'
             "        }"
             for day, open_, high, low, close, volume in zip(
-                path.day_texts[window],
-                path.opens[window],
-                path.highs[window],
-                path.lows[window],
-                path.closes[window],
-                path.volumes[window],
+                path.day_texts[newest_first],
+                path.opens[newest_first],
+                path.highs[newest_first],
+                path.lows[newest_first],
+                path.closes[newest_first],
+                path.volumes[newest_first],
                 strict=True,
             )
         ]
@@ -152,6 +152,7 @@ class SyntheticPriceSource:
     """Answers `fetch_daily` like the Alpha Vantage client, from a seeded model instead of HTTP."""
 
     name = "synthetic"
+    has_daily_limit = False
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from data_generator.errors import FintradeError
-from data_generator.settings import PriceSourceKind, Settings
+from data_generator.settings import Settings
 from data_generator.sources.alpha_vantage import (
     AlphaVantageError,
     DailyLimitError,
@@ -80,8 +80,7 @@ def _reply_series(
     body = res.lake.get(key)
     if body is not None:
         return check_reply(symbol, body), False
-    # Only the vendor has a daily quota: the synthetic source never spends a query on it.
-    if res.source.name == PriceSourceKind.ALPHA_VANTAGE and daily_limit_met(res.conn, logical_date):
+    if res.source.has_daily_limit and daily_limit_met(res.conn, logical_date):
         raise DailyLimitError(f"{symbol}: not requested, {DAILY_LIMIT_MESSAGE} earlier in this run")
     started_at = datetime.now(UTC)
     try:
