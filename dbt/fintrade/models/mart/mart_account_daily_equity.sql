@@ -6,6 +6,18 @@ accounts as (
 
 ),
 
+-- An account's days start at the session of the New York date it was opened.
+account_openings as (
+
+    select
+        account_id,
+        balance as opening_cash,
+        cast(created_at at time zone '{{ var("market_timezone") }}' as date) as opened_date
+
+    from accounts
+
+),
+
 trades as (
 
     select * from {{ ref('fct_trades') }}
@@ -45,9 +57,7 @@ price_dates as (
     {{
         distinct_price_dates(
             ref('fct_daily_prices'),
-            since="select min(cast(created_at at time zone '"
-            ~ var('market_timezone')
-            ~ "' as date)) from accounts"
+            since='select min(opened_date) from account_openings'
         )
     }}
 
@@ -127,15 +137,13 @@ daily_flows as (
 account_days as (
 
     select
-        accounts.account_id,
-        accounts.balance as opening_cash,
+        account_openings.account_id,
+        account_openings.opening_cash,
         trading_days.trading_date
 
-    from accounts
+    from account_openings
     cross join trading_days
-    where
-        trading_days.trading_date
-        >= cast(accounts.created_at at time zone '{{ var("market_timezone") }}' as date)
+    where trading_days.trading_date >= account_openings.opened_date
 
 ),
 
