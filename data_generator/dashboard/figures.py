@@ -23,7 +23,9 @@ def _number(value: Decimal | int | None) -> float | None:
 
 
 def price_figure(symbol: str, bars: Sequence[PriceBar]) -> go.Figure:
-    """Close line over volume bars, one shared date axis."""
+    """Split-adjusted close over split-adjusted volume, one shared date axis, as charting tools
+    show history: a split is no fall. The as-traded figures are in each point's hover; a day
+    without prices (None) is a gap, never a zero."""
     figure = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.04
     )
@@ -31,10 +33,15 @@ def price_figure(symbol: str, bars: Sequence[PriceBar]) -> go.Figure:
     figure.add_trace(
         go.Scatter(
             x=dates,
-            y=[_number(bar.close_price) for bar in bars],
+            y=[_number(bar.adjusted_close_price) for bar in bars],
+            customdata=[_number(bar.close_price) for bar in bars],
             name=f"{symbol} close",
             mode="lines",
             line={"color": PRICE_COLOUR, "width": 2},
+            hovertemplate=(
+                "%{x}<br>close %{y:,.2f} (split-adjusted)"
+                "<br>as traded %{customdata:,.2f}<extra></extra>"
+            ),
         ),
         row=1,
         col=1,
@@ -42,17 +49,24 @@ def price_figure(symbol: str, bars: Sequence[PriceBar]) -> go.Figure:
     figure.add_trace(
         go.Bar(
             x=dates,
-            y=[bar.market_volume for bar in bars],
+            y=[bar.adjusted_market_volume for bar in bars],
+            customdata=[bar.market_volume for bar in bars],
             name="volume",
             marker_color=VOLUME_COLOUR,
+            hovertemplate=(
+                "%{x}<br>volume %{y:,} (split-adjusted)<br>as traded %{customdata:,}<extra></extra>"
+            ),
         ),
         row=2,
         col=1,
     )
-    figure.update_yaxes(title_text="close", row=1, col=1)
-    figure.update_yaxes(title_text="volume", row=2, col=1)
+    figure.update_yaxes(title_text="close (split-adjusted)", row=1, col=1)
+    figure.update_yaxes(title_text="volume (split-adjusted)", row=2, col=1)
     figure.update_layout(
-        title=f"{symbol}: close and volume", showlegend=False, margin=MARGINS, height=420
+        title=f"{symbol}: split-adjusted close and volume",
+        showlegend=False,
+        margin=MARGINS,
+        height=420,
     )
     return figure
 

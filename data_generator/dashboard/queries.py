@@ -59,12 +59,17 @@ class StockFigures:
 
 @dataclass(frozen=True)
 class PriceBar:
+    """One day of a symbol in `mart_daily_trading`: the bar as traded and split-adjusted to
+    today's shares. A day with activity but no bar has no prices (None): the chart leaves a gap."""
+
     trading_date: date
-    open_price: Decimal
-    high_price: Decimal
-    low_price: Decimal
-    close_price: Decimal
-    market_volume: int
+    open_price: Decimal | None
+    high_price: Decimal | None
+    low_price: Decimal | None
+    close_price: Decimal | None
+    market_volume: int | None
+    adjusted_close_price: Decimal | None
+    adjusted_market_volume: int | None
 
 
 @dataclass(frozen=True)
@@ -225,7 +230,9 @@ def price_history(conn: Connection, symbol: str, start: date, end: date) -> tupl
     rows = _fetch(
         conn,
         """
-        select trading_date, open_price, high_price, low_price, close_price, market_volume
+        select
+            trading_date, open_price, high_price, low_price, close_price, market_volume,
+            adjusted_close_price, adjusted_market_volume
         from mart.mart_daily_trading
         where symbol = %s and trading_date between %s and %s
         order by trading_date

@@ -3,6 +3,7 @@ headless Chromium, as a person would look at it."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -284,17 +285,50 @@ return Array.from(gd.querySelectorAll('.barlayer .trace'))
 """
 PRICE_TRACE_JS = """
 const gd = document.querySelector('#price-chart .js-plotly-plot');
-const close = gd._fullData[0];
-return {title: gd._fullLayout.title.text, x: close.x, y: close.y,
+const [close, volume] = gd._fullData;
+return {title: gd._fullLayout.title.text, x: close.x, y: close.y, volume: volume.y,
         drawn: gd.querySelectorAll('.scatterlayer .trace path.js-line').length};
 """
+# What the hover box says over the close line at a point, as a pointer resting there shows it.
+PRICE_HOVER_JS = """
+const gd = document.querySelector('#price-chart .js-plotly-plot');
+Plotly.Fx.hover(gd, [{curveNumber: 0, pointNumber: arguments[0]}]);
+return Array.from(gd.querySelectorAll('.hoverlayer .hovertext')).map(t => t.textContent);
+"""
+SPLIT_SYMBOL, SPLIT_DAY = "NVDA", date(2026, 6, 10)  # the synthetic source's 10:1 split
+
+
+def split_adjusted_bars(settings: Settings, symbol: str) -> pd.DataFrame:
+    """The symbol's raw bars in today's shares, computed here from raw.stock_splits: prices
+    divided by, volumes multiplied by, the product of the factors of every later split."""
+    bars = pd.DataFrame(
+        query(
+            settings,
+            "select price_date, close_price, volume from raw.daily_prices where symbol = %s"
+            " order by price_date",
+            (symbol,),
+        ),
+        columns=["price_date", "close", "volume"],
+    ).astype({"close": float})
+    splits = query(
+        settings,
+        "select effective_date, split_factor from raw.stock_splits where symbol = %s",
+        (symbol,),
+    )
+    factor = bars["price_date"].map(
+        lambda day: math.prod(float(f) for effective, f in splits if effective > day)
+    )
+    bars["adjusted_close"] = bars["close"] / factor
+    bars["adjusted_volume"] = (bars["volume"] * factor).round().astype("int64")
+    return bars.set_index(bars["price_date"].map(date.isoformat))
 
 
 @pytest.mark.browser
 @needs_chromium
 def test_the_page_shows_the_marts(warehouse, tmp_path):
     symbols = stock_symbols(warehouse)
-    chosen = symbols[len(symbols) // 2]
+    chosen = SPLIT_SYMBOL
+    assert chosen != symbols[0]  # the page opens on the first: picking it changes the chart
     ((as_of,),) = query(warehouse, "select max(as_of_date) from mart.mart_stock_performance")
     ((sector_count,),) = query(warehouse, "select count(*) from mart.mart_sector_performance")
     ((latest_date, latest_close),) = query(
@@ -329,6 +363,19 @@ def test_the_page_shows_the_marts(warehouse, tmp_path):
         assert trace["drawn"] == 1 and len(trace["y"]) > 200
         assert trace["x"][-1] == latest_date.isoformat()
         assert trace["y"][-1] == float(latest_close)
+        # Split-adjusted, as charting tools plot history: the 10:1 split is no fall.
+        split_at = trace["x"].index(SPLIT_DAY.isoformat())
+        closes = pd.Series(trace["y"], index=trace["x"], dtype=float)
+        assert split_at > 0 and closes.notna().all()
+        assert closes.pct_change().abs().max() < 0.5
+        expected = split_adjusted_bars(warehouse, chosen).loc[trace["x"]]
+        assert closes.to_numpy() == pytest.approx(expected["adjusted_close"].to_numpy(), abs=1e-6)
+        assert trace["volume"] == expected["adjusted_volume"].tolist()
+        before, after = (driver.execute_script(PRICE_HOVER_JS, i) for i in (split_at - 1, split_at))
+        traded = expected["close"].iloc[[split_at - 1, split_at]]
+        assert f"as traded {traded.iloc[0]:,.2f}" in " ".join(before)
+        assert f"as traded {traded.iloc[1]:,.2f}" in " ".join(after)
+        assert traded.iloc[0] / traded.iloc[1] == pytest.approx(10, rel=0.15)
         figures = driver.find_element(By.ID, "stock-figures").text
         assert f"{latest_close:,.2f} on {latest_date}" in figures
 

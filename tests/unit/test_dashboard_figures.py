@@ -19,9 +19,17 @@ from data_generator.dashboard.source import DEFAULT_HISTORY, Overview
 AS_OF = date(2026, 11, 24)
 
 
-def bar(day: date, close: str, volume: int) -> PriceBar:
+def bar(day: date, close: str, volume: int, split_since: int = 1) -> PriceBar:
+    """A bar as traded, with `split_since` the split factor of the splits after its day."""
     price = Decimal(close)
-    return PriceBar(day, price, price, price, price, volume)
+    return PriceBar(
+        day, price, price, price, price, volume, price / split_since, volume * split_since
+    )
+
+
+def no_bar(day: date) -> PriceBar:
+    """A day with the brokerage's activity but no exchange bar: the mart's prices are null."""
+    return PriceBar(day, None, None, None, None, None, None, None)
 
 
 def stock(symbol: str) -> StockFigures:
@@ -52,6 +60,33 @@ def test_price_figure_draws_closes_over_volumes_on_the_same_dates():
     assert list(close.y) == [10.25, 11.5]
     assert list(volume.y) == [100, 250]
     assert figure.layout.title.text.startswith("AAPL")
+
+
+def test_price_figure_plots_split_adjusted_figures_with_the_as_traded_ones_in_the_hover():
+    bars = [
+        bar(date(2026, 6, 9), "1000", 300, split_since=10),
+        bar(date(2026, 6, 10), "101", 3200),
+    ]
+    close, volume = figures.price_figure("NVDA", bars).data
+    assert list(close.y) == [100.0, 101.0]
+    assert list(close.customdata) == [1000.0, 101.0]
+    assert list(volume.y) == [3000, 3200]
+    assert list(volume.customdata) == [300, 3200]
+    assert "as traded %{customdata" in close.hovertemplate
+    assert "as traded %{customdata" in volume.hovertemplate
+
+
+def test_a_day_without_a_bar_is_a_gap_in_the_price_figure():
+    bars = [
+        bar(date(2026, 11, 20), "10", 100),
+        no_bar(date(2026, 11, 23)),
+        bar(date(2026, 11, 24), "11", 90),
+    ]
+    close, volume = figures.price_figure("AAPL", bars).data
+    assert list(close.x) == ["2026-11-20", "2026-11-23", "2026-11-24"]
+    assert list(close.y) == [10.0, None, 11.0]
+    assert not close.connectgaps
+    assert list(volume.y) == [100, None, 90]
 
 
 def test_sector_figure_has_one_bar_per_sector_for_return_and_volatility():
