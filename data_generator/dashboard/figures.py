@@ -39,7 +39,7 @@ def price_figure(symbol: str, bars: Sequence[PriceBar]) -> go.Figure:
             mode="lines",
             line={"color": PRICE_COLOUR, "width": 2},
             hovertemplate=(
-                "%{x}<br>close %{y:,.2f} (split-adjusted)"
+                "%{x|%Y-%m-%d}<br>close %{y:,.2f} (split-adjusted)"
                 "<br>as traded %{customdata:,.2f}<extra></extra>"
             ),
         ),
@@ -54,7 +54,8 @@ def price_figure(symbol: str, bars: Sequence[PriceBar]) -> go.Figure:
             name="volume",
             marker_color=VOLUME_COLOUR,
             hovertemplate=(
-                "%{x}<br>volume %{y:,} (split-adjusted)<br>as traded %{customdata:,}<extra></extra>"
+                "%{x|%Y-%m-%d}<br>volume %{y:,} (split-adjusted)"
+                "<br>as traded %{customdata:,}<extra></extra>"
             ),
         ),
         row=2,
