@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from data_generator.errors import FintradeError
 from data_generator.settings import Settings
 from data_generator.sources.prices import ARROW_SCHEMA
+from data_generator.storage.parquet_bytes import DamagedParquet, read_parquet
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -165,12 +166,11 @@ class Lake:
         if body is None:
             raise LakeError(f"missing s3://{self.bucket}/{key}")
         try:
-            return pq.read_table(io.BytesIO(body), schema=schema)
-        except (pa.ArrowException, OSError) as exc:
+            return read_parquet(body, schema)
+        except DamagedParquet as exc:
             # A replay must stop at a damaged snapshot, never skip it: name it to the user.
             raise LakeError(
-                f"s3://{self.bucket}/{key} is not a readable Parquet snapshot: "
-                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                f"s3://{self.bucket}/{key} is not a readable Parquet snapshot: {exc}"
             ) from None
 
     def keys(self, prefix: str) -> list[str]:
