@@ -405,7 +405,7 @@ def test_fault_s3_stopped_during_ingest(base_settings, own_s3, stub, tmp_path, c
         assert_recovers(settings, clean_run)
 
 
-def _lake_object_damaged(warehouse, clean_run, damage: str) -> None:
+def _lake_object_damaged(warehouse, clean_run, damage: str, reason: str) -> None:
     assert run_fintrade(warehouse, "init", "--date", DAY.isoformat()).returncode == 0
     key = lake_keys.parquet_key("JPM", DAY)
     client = s3_client(warehouse)
@@ -418,8 +418,10 @@ def _lake_object_damaged(warehouse, clean_run, damage: str) -> None:
     replay = run_fintrade(warehouse, "replay")
     rerun = run_fintrade(warehouse, *RUN)
 
-    assert replay.returncode == 1
-    assert named in one_line_failure(replay.stderr)
+    assert replay.returncode == 1, replay.stderr
+    assert f"{named} is not a readable Parquet snapshot: {reason}" in one_line_failure(
+        replay.stderr
+    )
     assert rerun.returncode == 1
     assert any(
         named in line for line in rerun.stdout.splitlines() if line.startswith("JPM: FAILED")
@@ -431,11 +433,11 @@ def _lake_object_damaged(warehouse, clean_run, damage: str) -> None:
 
 
 def test_fault_lake_object_truncated(warehouse, clean_run):
-    _lake_object_damaged(warehouse, clean_run, "truncated")
+    _lake_object_damaged(warehouse, clean_run, "truncated", "no PAR1 magic at the end")
 
 
 def test_fault_lake_object_not_parquet(warehouse, clean_run):
-    _lake_object_damaged(warehouse, clean_run, "not_parquet")
+    _lake_object_damaged(warehouse, clean_run, "not_parquet", "no PAR1 magic at the start")
 
 
 def _vendor_fault(warehouse, clean_run, stub, reply: StubReply, reason: str) -> None:

@@ -81,9 +81,11 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "lake_object_truncated",
         "a Parquet snapshot in the lake truncated",
-        "replay stops at it, naming s3://bucket/key, and loads nothing; an ingest of that date "
-        "refuses to keep it (the write-once object no longer matches its reply) until it is "
-        "deleted, then rebuilds it from the reply JSON",
+        "replay stops at it, naming s3://bucket/key and what is wrong (its frame, PAR1 at both "
+        "ends and a footer length that fits, is checked before a reader sees it, and the reader "
+        "runs on the calling thread, so the process exits 1, never aborts), and loads nothing; "
+        "an ingest of that date refuses to keep it (the write-once object no longer matches its "
+        "reply) until it is deleted, then rebuilds it from the reply JSON",
         "raw tables unchanged by the failed replay; replay succeeds after the rerun",
     ),
     Fault(
