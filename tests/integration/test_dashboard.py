@@ -71,6 +71,34 @@ def stock_symbols(settings: Settings) -> list[str]:
     return [row[0] for row in query(settings, "select symbol from raw.stocks order by 1")]
 
 
+SPLIT_SYMBOL, SPLIT_DAY = "NVDA", date(2026, 6, 10)  # the synthetic source's 10:1 split
+
+
+def split_adjusted_bars(settings: Settings, symbol: str) -> pd.DataFrame:
+    """The symbol's raw bars in today's shares, computed here from raw.stock_splits: prices
+    divided by, volumes multiplied by, the product of the factors of every later split."""
+    bars = pd.DataFrame(
+        query(
+            settings,
+            "select price_date, close_price, volume from raw.daily_prices where symbol = %s"
+            " order by price_date",
+            (symbol,),
+        ),
+        columns=["price_date", "close", "volume"],
+    ).astype({"close": float})
+    splits = query(
+        settings,
+        "select effective_date, split_factor from raw.stock_splits where symbol = %s",
+        (symbol,),
+    )
+    factor = bars["price_date"].map(
+        lambda day: math.prod(float(f) for effective, f in splits if effective > day)
+    )
+    bars["adjusted_close"] = bars["close"] / factor
+    bars["adjusted_volume"] = (bars["volume"] * factor).round().astype("int64")
+    return bars.set_index(bars["price_date"].map(date.isoformat))
+
+
 # --- the query layer on the real PostgreSQL -------------------------------------------------
 
 
@@ -107,8 +135,8 @@ def test_stock_figures_are_the_marts_rows_for_every_symbol(warehouse):
     assert {stock.as_of_date for stock in stocks} == {DAY}
 
 
-def test_price_history_is_the_symbols_bars_in_the_range(warehouse):
-    symbol, start = stock_symbols(warehouse)[0], date(2026, 6, 1)
+def test_price_history_is_the_symbols_bars_in_the_range_as_traded_and_split_adjusted(warehouse):
+    symbol, start = SPLIT_SYMBOL, date(2026, 6, 1)
     with queries.read_only_connection(warehouse) as conn:
         bars = queries.price_history(conn, symbol, start, DAY)
     raw = query(
@@ -119,6 +147,11 @@ def test_price_history_is_the_symbols_bars_in_the_range(warehouse):
     )
     assert len(bars) > 100
     assert [(bar.trading_date, bar.close_price, bar.market_volume) for bar in bars] == raw
+    expected = split_adjusted_bars(warehouse, symbol).loc[[d.isoformat() for d, _, _ in raw]]
+    adjusted = [float(bar.adjusted_close_price) for bar in bars if bar.adjusted_close_price]
+    assert adjusted == pytest.approx(expected["adjusted_close"].tolist(), abs=1e-6)
+    assert [bar.adjusted_market_volume for bar in bars] == expected["adjusted_volume"].tolist()
+    assert SPLIT_DAY in {bar.trading_date for bar in bars}
 
 
 def test_trading_activity_equals_a_pandas_count_of_the_raw_trades(warehouse):
@@ -305,34 +338,6 @@ def hover_text(driver, point: int, day: str) -> str:
             (text for text in d.execute_script(PRICE_HOVER_JS, point) if day in text), None
         )
     )
-
-
-SPLIT_SYMBOL, SPLIT_DAY = "NVDA", date(2026, 6, 10)  # the synthetic source's 10:1 split
-
-
-def split_adjusted_bars(settings: Settings, symbol: str) -> pd.DataFrame:
-    """The symbol's raw bars in today's shares, computed here from raw.stock_splits: prices
-    divided by, volumes multiplied by, the product of the factors of every later split."""
-    bars = pd.DataFrame(
-        query(
-            settings,
-            "select price_date, close_price, volume from raw.daily_prices where symbol = %s"
-            " order by price_date",
-            (symbol,),
-        ),
-        columns=["price_date", "close", "volume"],
-    ).astype({"close": float})
-    splits = query(
-        settings,
-        "select effective_date, split_factor from raw.stock_splits where symbol = %s",
-        (symbol,),
-    )
-    factor = bars["price_date"].map(
-        lambda day: math.prod(float(f) for effective, f in splits if effective > day)
-    )
-    bars["adjusted_close"] = bars["close"] / factor
-    bars["adjusted_volume"] = (bars["volume"] * factor).round().astype("int64")
-    return bars.set_index(bars["price_date"].map(date.isoformat))
 
 
 @pytest.mark.browser
