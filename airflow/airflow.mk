@@ -15,6 +15,8 @@ DATE ?= $(shell date -u -d yesterday +%F)
 AIRFLOW_HOME ?= $(CURDIR)/.local/airflow
 export AIRFLOW_HOME
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/airflow/dags
+# The project's plugin registers the DAG's trading-day timetable (Airflow loads no other).
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/airflow/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 2
 export AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG := 2

@@ -24,7 +24,7 @@ from data_generator.settings import (
     load_settings,
     parse_symbols,
 )
-from data_generator.steps import transform
+from data_generator.steps import freshness, transform
 from data_generator.steps.activity import DEFAULT_ACCOUNTS, DEFAULT_ORDERS
 from data_generator.steps.day import IngestReport, ingest_day
 from data_generator.steps.prices import SymbolResult
@@ -202,9 +202,22 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    """The DAG's rule: the marts build from whatever loaded, then the run reports every step
+    that failed (a symbol's prices or corporate actions, the build, the freshness check)."""
     settings = services.services_up(_settings(args))
-    _finish_ingest(_ingest(settings, args.date, True))
-    print(transform.build(settings).summary)
+    failures: list[str] = []
+    report = _ingest(settings, args.date, True)
+    for step in (
+        lambda: _finish_ingest(report),
+        lambda: print(transform.build(settings).summary),
+        lambda: print(freshness.check_freshness(settings, args.date).summary()),
+    ):
+        try:
+            step()
+        except FintradeError as exc:
+            failures.append(str(exc).splitlines()[0])
+    if failures:
+        raise CommandFailed("; ".join(failures))
 
 
 def cmd_replay(args: argparse.Namespace) -> None:
