@@ -15,4 +15,5 @@ from data_generator.scheduling.timetable import TradingDayTimetable
 
 class FintradePlugin(AirflowPlugin):
     name = "fintrade"
-    timetables = [TradingDayTimetable]
+    # Airflow declares this a plain class attribute, so it is overridden as one.
+    timetables = [TradingDayTimetable]  # noqa: RUF012
