@@ -104,6 +104,7 @@ def ingest_corporate_actions() -> str:
     naming the symbol, as `fintrade run` does: build, then report."""
     report = actions.ingest_actions(load_run_settings(), run_date())
     if report.failed:
+        get_current_context()["ti"].xcom_push(key=FAILED_SYMBOLS_KEY, value=report.failed)
         raise AirflowFailException(report.summary())
     return report.summary()
 
@@ -150,8 +151,11 @@ def check_run() -> None:
 
 def _step_names(state_key: str) -> list[str]:
     """'ingest_prices_3' -> ['ingest_prices[JPM]'], one per failed symbol of batch 3 (all of
-    its symbols when the batch failed before it could say which); other task ids stay as they
-    are."""
+    its symbols when the batch failed before it could say which); 'ingest_corporate_actions'
+    -> one name per symbol whose actions failed; other task ids stay as they are."""
+    if state_key == "ingest_corporate_actions":
+        symbols = get_current_context()["ti"].xcom_pull(task_ids=state_key, key=FAILED_SYMBOLS_KEY)
+        return [f"{state_key}[{symbol}]" for symbol in symbols or []] or [state_key]
     prefix = "ingest_prices_"
     index = state_key.removeprefix(prefix)
     if not (state_key.startswith(prefix) and index.isdigit()):

@@ -5,8 +5,9 @@ after a weekend, and every run after a holiday, failed although nothing was miss
 asks the data instead: every symbol of the run has a bar for the last NYSE session on or before
 the run's date, and that session's OLTP activity is stored. A symbol without the bar is only
 named (a warning) when its price record says why, the vendor's daily limit (`stale`); a bar
-missing with no such reason, or a session with no activity, fails the check. The same date
-gives the same verdict on any day it is run.
+missing with no such reason fails the check, and so does a session with no activity, unless no
+symbol has the session's bar to trade on. The same date gives the same verdict on any day it
+is run.
 """
 
 from __future__ import annotations
@@ -34,12 +35,19 @@ class FreshnessReport:
     session: date
     symbols: int
     stale: tuple[str, ...]  # behind the session because the vendor was at its daily limit
+    has_activity: bool
 
     def summary(self) -> str:
-        text = (
-            f"freshness for {self.logical_date}: {self.symbols} symbols and the activity "
-            f"as of session {self.session}"
-        )
+        if self.has_activity:
+            text = (
+                f"freshness for {self.logical_date}: {self.symbols} symbols and the activity "
+                f"as of session {self.session}"
+            )
+        else:
+            text = (
+                f"freshness for {self.logical_date}: no symbol and no activity as of session "
+                f"{self.session}"
+            )
         if self.stale:
             text += f"; stale (vendor's daily limit): {', '.join(self.stale)}"
         return text
@@ -67,9 +75,9 @@ def check_freshness(settings: Settings, logical_date: date) -> FreshnessReport:
         for symbol in behind
         if symbol not in excused
     ]
-    if not has_activity:
+    if not has_activity and len(behind) < len(symbols):
         problems.append("no OLTP activity is stored for it")
     if problems:
         raise FreshnessError(f"data not as of session {session}: {'; '.join(problems)}")
     stale = tuple(symbol for symbol in behind if symbol in excused)
-    return FreshnessReport(logical_date, session, len(symbols), stale)
+    return FreshnessReport(logical_date, session, len(symbols), stale, has_activity)
