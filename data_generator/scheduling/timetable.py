@@ -89,7 +89,7 @@ class TradingDayTimetable(Timetable):
         if not restriction.catchup:
             # As a cron timetable without catch-up: nothing older than the latest session
             # whose run is already due.
-            day = max(day, _latest_due_session(pendulum.now(UTC)))
+            day = max(day, latest_due_session(pendulum.now(UTC)))
         run = session_run(day)
         if restriction.latest is not None and session_interval(day).start > restriction.latest:
             return None
@@ -103,8 +103,11 @@ def _first_session_from(earliest: DateTime) -> date:
     return next_session_after(day)
 
 
-def _latest_due_session(now: DateTime) -> date:
-    day = last_session_on_or_before(_session_date(now))
-    if session_run(day).run_after > now:
+def latest_due_session(now: datetime) -> date:
+    """The latest session whose run is due at `now`: the run an unpaused DAG without catch-up
+    makes first."""
+    moment = pendulum.instance(now)
+    day = last_session_on_or_before(_session_date(moment))
+    if session_run(day).run_after > moment:
         day = last_session_on_or_before(day - timedelta(days=1))
     return day

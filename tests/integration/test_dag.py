@@ -187,6 +187,18 @@ def alpha_vantage_failing_xom(tmp_path: Path) -> Iterator[StandaloneStub]:
         yield server
 
 
+@pytest.fixture
+def alpha_vantage_failing_xom_and_msft_actions(tmp_path: Path) -> Iterator[StandaloneStub]:
+    """As above, and MSFT's SPLITS and DIVIDENDS answered with an 'Error Message'."""
+    with standalone_stub(
+        error_symbols=["XOM"],
+        action_error_symbols=["MSFT"],
+        series_end=RUN_DATE,
+        request_log=tmp_path / "stub-requests.log",
+    ) as server:
+        yield server
+
+
 def use_stub(env: dict[str, str], stub: StandaloneStub) -> None:
     """Prices from the stand-in, one attempt per try and no pacing, so a failure is quick."""
     env.update(
@@ -215,15 +227,22 @@ def map_index_labels(env: dict[str, str], day: date) -> dict[int, str]:
 
 
 def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
-    dag_env: dict[str, str], settings: Settings, alpha_vantage_failing_xom: StandaloneStub
+    dag_env: dict[str, str],
+    settings: Settings,
+    alpha_vantage_failing_xom_and_msft_actions: StandaloneStub,
 ) -> None:
-    use_stub(dag_env, alpha_vantage_failing_xom)
+    """XOM's prices and MSFT's corporate actions fail: the marts build from what loaded (MSFT
+    included, with the factors it had), then check_run names both, as `fintrade run` does."""
+    use_stub(dag_env, alpha_vantage_failing_xom_and_msft_actions)
     run = run_dag(dag_env, RUN_DATE)
 
     assert run.returncode != 0
     # The first day's activity is held back (XOM has no prices), so the freshness check names
     # both: XOM's missing bar and the session's missing activity.
-    assert "failed: check_freshness, ingest_prices[XOM]" in run.stdout + run.stderr
+    assert (
+        "failed: check_freshness, ingest_corporate_actions[MSFT], ingest_prices[XOM]"
+        in run.stdout + run.stderr
+    )
     assert (
         f"data not as of session {RUN_DATE}: XOM has no bar; no OLTP activity is stored for it"
         in run.stdout + run.stderr
@@ -233,6 +252,7 @@ def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
     assert states.pop(f"ingest_prices[{xom}]") == "failed"
     assert states.pop("check_run") == "failed"
     assert states.pop("check_freshness") == "failed"
+    assert states.pop("ingest_corporate_actions") == "failed"
     assert set(states.values()) == {"success"}, states
     assert mart_symbols(settings) == set(SYMBOLS) - {"XOM"}
     assert (
