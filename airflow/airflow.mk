@@ -6,8 +6,9 @@ VENV ?= .venv
 AIRFLOW := $(VENV)/bin/airflow
 AIRFLOW_HOST ?= 127.0.0.1
 AIRFLOW_PORT ?= 8080
-# The logical date `make airflow-dag-test` runs (the root Makefile sets the same default).
-DATE ?= $(shell date -u -d yesterday +%F)
+# The logical date `make airflow-dag-test` runs (the root Makefile sets the same default): the
+# last NYSE session before today (UTC).
+DATE ?= $(shell $(VENV)/bin/python -c 'import datetime as d; from data_generator.reference.trading_calendar import last_session_on_or_before as s; print(s(d.datetime.now(d.UTC).date() - d.timedelta(days=1)))' 2>/dev/null || date -u -d yesterday +%F)
 
 # SQLite metadata under a git-ignored folder, no example DAGs, and parallelism sized for a
 # 2-core machine. The venv's bin goes first on PATH so tasks find `dbt` and `weed`.
