@@ -170,6 +170,14 @@ def _ingest(
 
 
 def _finish_ingest(report: IngestReport) -> None:
+    _report_prices(report)
+    failed_actions = _failed_actions(report)
+    if failed_actions:
+        raise CommandFailed(failed_actions)
+
+
+def _report_prices(report: IngestReport) -> None:
+    """Print the day's price figures; raise naming the symbols whose prices failed."""
     loaded = [r for r in report.results if r.status != "failed"]
     new = sum(r.counts.inserted for r in loaded)
     updated = sum(r.counts.updated for r in loaded)
@@ -184,8 +192,12 @@ def _finish_ingest(report: IngestReport) -> None:
         print(f"stale (daily API limit, kept the lake's latest data): {', '.join(report.stale)}")
     if report.failed:
         raise CommandFailed(f"symbols failed: {', '.join(report.failed)}")
+
+
+def _failed_actions(report: IngestReport) -> str | None:
     if report.actions is not None and report.actions.failed:
-        raise CommandFailed(f"corporate actions failed: {', '.join(report.actions.failed)}")
+        return f"corporate actions failed: {', '.join(report.actions.failed)}"
+    return None
 
 
 def cmd_init(args: argparse.Namespace) -> None:
@@ -202,22 +214,16 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    """The DAG's rule: the marts build from whatever loaded, then the run reports what failed
-    (a symbol's prices or corporate actions, the build). The freshness check follows a clean
-    ingest only: after a failed one its gaps are the failures already named."""
+    """A symbol whose prices failed stops the run before dbt (its rerun loads it and builds);
+    failed corporate actions follow the DAG's rule: the marts build with the factors they had,
+    then the run fails naming the symbol. The freshness check follows a clean build."""
     settings = services.services_up(_settings(args))
     report = _ingest(settings, args.date, True)
-    failures: list[str] = []
-    try:
-        _finish_ingest(report)
-    except CommandFailed as exc:
-        failures.append(str(exc))
-    try:
-        print(transform.build(settings).summary)
-    except FintradeError as exc:
-        failures.append(str(exc).splitlines()[0])
-    if failures:
-        raise CommandFailed("; ".join(failures))
+    _report_prices(report)
+    print(transform.build(settings).summary)
+    failed_actions = _failed_actions(report)
+    if failed_actions:
+        raise CommandFailed(failed_actions)
     print(freshness.check_freshness(settings, args.date).summary())
 
 

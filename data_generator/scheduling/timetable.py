@@ -90,10 +90,9 @@ class TradingDayTimetable(Timetable):
             # As a cron timetable without catch-up: nothing older than the latest session
             # whose run is already due.
             day = max(day, latest_due_session(pendulum.now(UTC)))
-        run = session_run(day)
         if restriction.latest is not None and session_interval(day).start > restriction.latest:
             return None
-        return run
+        return session_run(day)
 
 
 def _first_session_from(earliest: DateTime) -> date:
