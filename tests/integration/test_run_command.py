@@ -79,7 +79,6 @@ def test_a_day_at_the_daily_limit_builds_the_marts_and_names_the_stale_symbol(
         live,
         "select symbol, latest_price_date from mart.mart_stock_performance order by symbol",
     ) == [("AAPL", NEXT_DAY), ("JPM", DAY), ("MSFT", NEXT_DAY)]
-    print(summary)
 
 
 def test_failed_corporate_actions_still_build_the_marts_then_fail_the_run(
