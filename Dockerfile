@@ -33,6 +33,7 @@ COPY --chown=airflow:0 data_generator ./data_generator
 COPY --chown=airflow:0 sql ./sql
 COPY --chown=airflow:0 dbt ./dbt
 COPY --chown=airflow:0 airflow/dags ./dags
+COPY --chown=airflow:0 airflow/plugins ./plugins
 
 # Editable, so data_generator finds sql/ and dbt/ beside itself in /opt/airflow, as in a checkout,
 # and `python /opt/airflow/data_generator/generate_data.py` runs the code that is installed.

@@ -8,7 +8,9 @@ SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
-DATE ?= $(shell date -u -d yesterday +%F)
+# The last NYSE session before today (UTC): a weekend or holiday date would make the DAG skip
+# every task (docs/airflow.md), leaving the demo nothing to show.
+DATE ?= $(shell $(VENV)/bin/python -c 'import datetime as d; from data_generator.reference.trading_calendar import last_session_on_or_before as s; print(s(d.datetime.now(d.UTC).date() - d.timedelta(days=1)))' 2>/dev/null || date -u -d yesterday +%F)
 PYTEST_ARGS ?=
 STACK_TEST_ARGS ?=
 

@@ -6,8 +6,9 @@ VENV ?= .venv
 AIRFLOW := $(VENV)/bin/airflow
 AIRFLOW_HOST ?= 127.0.0.1
 AIRFLOW_PORT ?= 8080
-# The logical date `make airflow-dag-test` runs (the root Makefile sets the same default).
-DATE ?= $(shell date -u -d yesterday +%F)
+# The logical date `make airflow-dag-test` runs (the root Makefile sets the same default): the
+# last NYSE session before today (UTC).
+DATE ?= $(shell $(VENV)/bin/python -c 'import datetime as d; from data_generator.reference.trading_calendar import last_session_on_or_before as s; print(s(d.datetime.now(d.UTC).date() - d.timedelta(days=1)))' 2>/dev/null || date -u -d yesterday +%F)
 
 # SQLite metadata under a git-ignored folder, no example DAGs, and parallelism sized for a
 # 2-core machine. The venv's bin goes first on PATH so tasks find `dbt` and `weed`.
@@ -15,6 +16,8 @@ DATE ?= $(shell date -u -d yesterday +%F)
 AIRFLOW_HOME ?= $(CURDIR)/.local/airflow
 export AIRFLOW_HOME
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/airflow/dags
+# The project's plugin registers the DAG's trading-day timetable (Airflow loads no other).
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/airflow/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 2
 export AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG := 2

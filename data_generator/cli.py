@@ -24,7 +24,7 @@ from data_generator.settings import (
     load_settings,
     parse_symbols,
 )
-from data_generator.steps import transform
+from data_generator.steps import freshness, transform
 from data_generator.steps.activity import DEFAULT_ACCOUNTS, DEFAULT_ORDERS
 from data_generator.steps.day import IngestReport, ingest_day
 from data_generator.steps.prices import SymbolResult
@@ -170,6 +170,14 @@ def _ingest(
 
 
 def _finish_ingest(report: IngestReport) -> None:
+    _report_prices(report)
+    failed_actions = _failed_actions(report)
+    if failed_actions:
+        raise CommandFailed(failed_actions)
+
+
+def _report_prices(report: IngestReport) -> None:
+    """Print the day's price figures; raise naming the symbols whose prices failed."""
     loaded = [r for r in report.results if r.status != "failed"]
     new = sum(r.counts.inserted for r in loaded)
     updated = sum(r.counts.updated for r in loaded)
@@ -184,8 +192,12 @@ def _finish_ingest(report: IngestReport) -> None:
         print(f"stale (daily API limit, kept the lake's latest data): {', '.join(report.stale)}")
     if report.failed:
         raise CommandFailed(f"symbols failed: {', '.join(report.failed)}")
+
+
+def _failed_actions(report: IngestReport) -> str | None:
     if report.actions is not None and report.actions.failed:
-        raise CommandFailed(f"corporate actions failed: {', '.join(report.actions.failed)}")
+        return f"corporate actions failed: {', '.join(report.actions.failed)}"
+    return None
 
 
 def cmd_init(args: argparse.Namespace) -> None:
@@ -202,9 +214,17 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    """A symbol whose prices failed stops the run before dbt (its rerun loads it and builds);
+    failed corporate actions follow the DAG's rule: the marts build with the factors they had,
+    then the run fails naming the symbol. The freshness check follows a clean build."""
     settings = services.services_up(_settings(args))
-    _finish_ingest(_ingest(settings, args.date, True))
+    report = _ingest(settings, args.date, True)
+    _report_prices(report)
     print(transform.build(settings).summary)
+    failed_actions = _failed_actions(report)
+    if failed_actions:
+        raise CommandFailed(failed_actions)
+    print(freshness.check_freshness(settings, args.date).summary())
 
 
 def cmd_replay(args: argparse.Namespace) -> None:

@@ -5,9 +5,10 @@ decides order, retries and what a failure holds back. Each task works on the run
 so a re-run or a back-fill (`airflow backfill create`) of day D gives the same rows as the first
 run of D.
 
-Why the schedule is a data-interval `@daily`: end-of-day prices for D exist only once D is over.
-With data intervals the run whose logical date is D starts at D+1 00:00 UTC, after the close;
-Airflow 3's plain `"@daily"` string would start the run for D at D 00:00, before D has traded.
+The schedule is the trading-day timetable (data_generator/scheduling/timetable.py, registered
+by airflow/plugins/): one run per NYSE session, two hours after its close in New York time, so
+weekends and holidays make no run. A run triggered by hand for a day that is no session ends
+green having done nothing: its first task, `session_gate`, skips every other task.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from airflow.sdk import (
-    CronDataIntervalTimetable,
     TaskGroup,
     TriggerRule,
     chain,
@@ -26,9 +26,11 @@ from airflow.sdk import (
 from airflow.sdk.exceptions import AirflowFailException
 
 from data_generator.localdev.services import load_run_settings
+from data_generator.reference.trading_calendar import closure_reason
 from data_generator.reference.universe import select_stocks
+from data_generator.scheduling.timetable import TradingDayTimetable
 from data_generator.settings import load_settings
-from data_generator.steps import actions, activity, batches, prices, resources, transform
+from data_generator.steps import actions, activity, batches, freshness, prices, resources, transform
 
 # The symbols are read from the universe file (FINTRADE_SYMBOLS picks a subset) each time this
 # file is parsed, so a stock added there is ingested from the next run on. Each batch of them
@@ -64,6 +66,16 @@ def run_date() -> date:
     return logical_date.date()
 
 
+@task.short_circuit
+def session_gate() -> bool:
+    """False (and every other task skipped, the run green) for a day the exchange was closed:
+    only a hand-triggered run can have such a logical date."""
+    reason = closure_reason(run_date())
+    if reason is not None:
+        print(f"{run_date()} is no NYSE session ({reason}): nothing to load or build")
+    return reason is None
+
+
 @task
 def prepare_warehouse() -> None:
     resources.prepare(load_run_settings(), run_date())
@@ -88,8 +100,13 @@ def ingest_corporate_actions() -> str:
     """After every batch of prices, so prices get the day's API budget first; what is left goes
     to the splits and dividends of the symbols whose prices loaded (the step decides, as in the
     CLI, so a batch with one failed symbol holds back only that symbol). A symbol's failed
-    actions are recorded and named, not fatal: the marts keep the factors they had."""
-    return actions.ingest_actions(load_run_settings(), run_date()).summary()
+    actions are recorded, the marts build with the factors they had, and this task then fails
+    naming the symbol, as `fintrade run` does: build, then report."""
+    report = actions.ingest_actions(load_run_settings(), run_date())
+    if report.failed:
+        get_current_context()["ti"].xcom_push(key=FAILED_SYMBOLS_KEY, value=report.failed)
+        raise AirflowFailException(report.summary())
+    return report.summary()
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE)
@@ -105,8 +122,10 @@ def dbt_build(layer: str) -> str:
 
 
 @task
-def dbt_source_freshness() -> str:
-    return transform.source_freshness(load_run_settings()).summary
+def check_freshness() -> str:
+    """The data is as of the run's session (freshness.check_freshness): a symbol stale because
+    the vendor was at its daily limit is named, not fatal."""
+    return freshness.check_freshness(load_run_settings(), run_date()).summary()
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE)
@@ -132,8 +151,11 @@ def check_run() -> None:
 
 def _step_names(state_key: str) -> list[str]:
     """'ingest_prices_3' -> ['ingest_prices[JPM]'], one per failed symbol of batch 3 (all of
-    its symbols when the batch failed before it could say which); other task ids stay as they
-    are."""
+    its symbols when the batch failed before it could say which); 'ingest_corporate_actions'
+    -> one name per symbol whose actions failed; other task ids stay as they are."""
+    if state_key == "ingest_corporate_actions":
+        symbols = get_current_context()["ti"].xcom_pull(task_ids=state_key, key=FAILED_SYMBOLS_KEY)
+        return [f"{state_key}[{symbol}]" for symbol in symbols or []] or [state_key]
     prefix = "ingest_prices_"
     index = state_key.removeprefix(prefix)
     if not (state_key.startswith(prefix) and index.isdigit()):
@@ -146,7 +168,7 @@ def _step_names(state_key: str) -> list[str]:
 
 @dag(
     dag_id="fintrade_pipeline",
-    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
+    schedule=TradingDayTimetable(),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
@@ -158,13 +180,19 @@ def _step_names(state_key: str) -> list[str]:
 def fintrade_pipeline() -> None:
     price_tasks = ingest_prices.expand(symbols=BATCHES)
     activity_task = load_activity()
-    prepare_warehouse() >> price_tasks >> ingest_corporate_actions() >> activity_task
+    (
+        session_gate()
+        >> prepare_warehouse()
+        >> price_tasks
+        >> ingest_corporate_actions()
+        >> activity_task
+    )
 
     with TaskGroup("dbt") as dbt:
         chain(*(dbt_build.override(task_id=f"build_{layer}")(layer) for layer in DBT_LAYERS))
-    freshness = dbt_source_freshness()
-    activity_task >> [dbt, freshness]
-    [price_tasks, dbt, freshness] >> check_run()
+    data_freshness = check_freshness()
+    activity_task >> [dbt, data_freshness]
+    [price_tasks, dbt, data_freshness] >> check_run()
 
 
 fintrade_pipeline()

@@ -92,12 +92,6 @@ def _one_build_at_a_time(settings: Settings) -> Iterator[None]:
         conn.close()
 
 
-def source_freshness(settings: Settings) -> DbtResult:
-    """`dbt source freshness` on the raw tables' loaded_at: a stale source warns after a day
-    and fails after two. Raises DbtBuildError naming the stale sources."""
-    return _run_dbt(settings, ["source", "freshness"], results_file="sources.json")
-
-
 def run_dir(settings: Settings) -> Path:
     """dbt's target and log folder for this warehouse: runs against different databases (tests,
     benchmarks) never read each other's results, and a failing test's compiled SQL stays there

@@ -123,3 +123,35 @@ def loaded_symbols(conn: Connection, logical_date: date, symbols: list[str]) -> 
             ),
         )
         return {symbol for (symbol,) in cur.fetchall()}
+
+
+def stale_symbols(conn: Connection, since: date, until: date, symbols: list[str]) -> set[str]:
+    """Those of `symbols` whose latest price record of a run dated `since`..`until` is `stale`:
+    the vendor was at its daily limit and the lake's earlier snapshot was loaded instead, so a
+    missing bar has its reason on record."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """
+            with latest as (
+                select distinct on (symbol) symbol, status
+                from raw.ingest_runs
+                where logical_date between %s and %s
+                  and dataset = %s
+                  and symbol = any(%s)
+                  and status in (%s, %s, %s)
+                order by symbol, finished_at desc
+            )
+            select symbol from latest where status = %s
+            """,
+            (
+                since,
+                until,
+                Dataset.PRICES.value,
+                symbols,
+                RunStatus.LOADED.value,
+                RunStatus.STALE.value,
+                RunStatus.FAILED.value,
+                RunStatus.STALE.value,
+            ),
+        )
+        return {symbol for (symbol,) in cur.fetchall()}

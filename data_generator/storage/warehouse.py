@@ -362,6 +362,21 @@ def upsert_stocks(conn: Connection, stocks: Iterable[Stock]) -> int:
     return len(rows)
 
 
+def latest_price_dates(conn: Connection, symbols: Sequence[str]) -> dict[str, date]:
+    """Each of `symbols`' newest `price_date` in raw.daily_prices; a symbol with no bar is left
+    out."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """
+            select symbol, max(price_date) from raw.daily_prices
+            where symbol = any(%s)
+            group by symbol
+            """,
+            (list(symbols),),
+        )
+        return dict(cur.fetchall())
+
+
 def insert_new_rows(
     cur: Cursor, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
 ) -> int:

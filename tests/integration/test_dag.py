@@ -119,14 +119,15 @@ def test_dag_parses_with_expected_tasks_and_order(
     dag = bag.dags[DAG_ID]
     downstream = {task.task_id: task.downstream_task_ids for task in dag.tasks}
     assert downstream == {
+        "session_gate": {"prepare_warehouse"},
         "prepare_warehouse": {"ingest_prices"},
         "ingest_prices": {"ingest_corporate_actions", "check_run"},
         "ingest_corporate_actions": {"load_activity"},
-        "load_activity": {"dbt.build_staging", "dbt_source_freshness"},
+        "load_activity": {"dbt.build_staging", "check_freshness"},
         "dbt.build_staging": {"dbt.build_core"},
         "dbt.build_core": {"dbt.build_mart"},
         "dbt.build_mart": {"check_run"},
-        "dbt_source_freshness": {"check_run"},
+        "check_freshness": {"check_run"},
         "check_run": set(),
     }
     prices = dag.get_task("ingest_prices")
@@ -135,6 +136,7 @@ def test_dag_parses_with_expected_tasks_and_order(
     assert dag.get_task("ingest_corporate_actions").trigger_rule == "all_done"
     assert dag.get_task("check_run").trigger_rule == "all_done"
     assert dag.catchup is False
+    assert type(dag.timetable).__name__ == "TradingDayTimetable"
     assert all(task.retries >= 1 for task in dag.tasks)
 
 
@@ -185,6 +187,18 @@ def alpha_vantage_failing_xom(tmp_path: Path) -> Iterator[StandaloneStub]:
         yield server
 
 
+@pytest.fixture
+def alpha_vantage_failing_xom_and_msft_actions(tmp_path: Path) -> Iterator[StandaloneStub]:
+    """As above, and MSFT's SPLITS and DIVIDENDS answered with an 'Error Message'."""
+    with standalone_stub(
+        error_symbols=["XOM"],
+        action_error_symbols=["MSFT"],
+        series_end=RUN_DATE,
+        request_log=tmp_path / "stub-requests.log",
+    ) as server:
+        yield server
+
+
 def use_stub(env: dict[str, str], stub: StandaloneStub) -> None:
     """Prices from the stand-in, one attempt per try and no pacing, so a failure is quick."""
     env.update(
@@ -213,20 +227,32 @@ def map_index_labels(env: dict[str, str], day: date) -> dict[int, str]:
 
 
 def test_failing_symbol_fails_alone_while_the_others_reach_the_marts(
-    dag_env: dict[str, str], settings: Settings, alpha_vantage_failing_xom: StandaloneStub
+    dag_env: dict[str, str],
+    settings: Settings,
+    alpha_vantage_failing_xom_and_msft_actions: StandaloneStub,
 ) -> None:
-    use_stub(dag_env, alpha_vantage_failing_xom)
+    """XOM's prices and MSFT's corporate actions fail: the marts build from what loaded (MSFT
+    included, with the factors it had), then check_run names both, as `fintrade run` does."""
+    use_stub(dag_env, alpha_vantage_failing_xom_and_msft_actions)
     run = run_dag(dag_env, RUN_DATE)
 
     assert run.returncode != 0
-    # The first day's activity is held back (XOM has no prices), so raw.orders and raw.trades
-    # are empty and source freshness says so, besides naming XOM.
-    assert "failed: dbt_source_freshness, ingest_prices[XOM]" in run.stdout + run.stderr
+    # The first day's activity is held back (XOM has no prices), so the freshness check names
+    # both: XOM's missing bar and the session's missing activity.
+    assert (
+        "failed: check_freshness, ingest_corporate_actions[MSFT], ingest_prices[XOM]"
+        in run.stdout + run.stderr
+    )
+    assert (
+        f"data not as of session {RUN_DATE}: XOM has no bar; no OLTP activity is stored for it"
+        in run.stdout + run.stderr
+    )
     states = task_states(dag_env, RUN_DATE)
     xom = SYMBOLS.index("XOM")
     assert states.pop(f"ingest_prices[{xom}]") == "failed"
     assert states.pop("check_run") == "failed"
-    assert states.pop("dbt_source_freshness") == "failed"
+    assert states.pop("check_freshness") == "failed"
+    assert states.pop("ingest_corporate_actions") == "failed"
     assert set(states.values()) == {"success"}, states
     assert mart_symbols(settings) == set(SYMBOLS) - {"XOM"}
     assert (
@@ -257,13 +283,13 @@ def test_a_batch_loads_around_its_failing_symbol_and_retries_only_that_one(
 
     output = run.stdout + run.stderr
     assert run.returncode != 0
-    assert "failed: dbt_source_freshness, ingest_prices[XOM]" in output
+    assert "failed: check_freshness, ingest_prices[XOM]" in output
     assert "1 of 2 symbols failed: XOM" in output
     assert map_index_labels(dag_env, RUN_DATE) == {0: "AAPL..XOM", 1: "MSFT"}
     states = task_states(dag_env, RUN_DATE)
     assert states.pop("ingest_prices[0]") == "failed"
     assert states.pop("check_run") == "failed"
-    assert states.pop("dbt_source_freshness") == "failed"
+    assert states.pop("check_freshness") == "failed"
     assert set(states.values()) == {"success"}, states
     assert mart_symbols(settings) == set(SYMBOLS) - {"XOM"}
     # Three tries of the first batch: AAPL fetched and loaded by the first try only.
@@ -273,3 +299,79 @@ def test_a_batch_loads_around_its_failing_symbol_and_retries_only_that_one(
         "select symbol, status, count(*) from raw.ingest_runs"
         " where dataset = 'prices' and status <> 'api_call' group by 1, 2 order by 1, 2",
     ) == [("AAPL", "loaded", 1), ("MSFT", "loaded", 1), ("XOM", "failed", 3)]
+
+
+# --- nights on end: Thanksgiving week 2026 on one warehouse ---------------------------------
+
+THANKSGIVING_WEEK = (
+    date(2026, 11, 25),  # Wednesday, a session
+    date(2026, 11, 26),  # Thanksgiving, closed
+    date(2026, 11, 27),  # Friday, closes at 13:00
+    date(2026, 11, 28),  # Saturday
+    date(2026, 11, 29),  # Sunday
+    date(2026, 11, 30),  # Monday, a session
+)
+# The clock stamps the loader writes (not the data's own times: an order's created_at is when
+# it was placed, and stays so however many days pass).
+LOAD_STAMPS = ("loaded_at", "rejected_at", "started_at", "finished_at")
+
+
+def a_day_passes(settings: Settings) -> None:
+    """What a night does to the warehouse as the wall clock sees it: every load is a day older."""
+    columns = query(
+        settings,
+        "select table_name, column_name from information_schema.columns"
+        " where table_schema = 'raw' and column_name = any(%s) order by 1, 2",
+        (list(LOAD_STAMPS),),
+    )
+    assert ("daily_prices", "loaded_at") in columns and ("ingest_runs", "started_at") in columns
+    for table, column in columns:
+        query(settings, f"update raw.{table} set {column} = {column} - interval '1 day'")
+
+
+def finished_state(run: subprocess.CompletedProcess[str]) -> str:
+    """The state `airflow dags test` reports for the run it made ('success', 'failed')."""
+    (line,) = [line for line in run.stdout.splitlines() if "DagRun Finished" in line]
+    return line.split("state=")[1].split(",")[0]
+
+
+def test_thanksgiving_week_runs_green_every_night_and_ends_as_of_monday(
+    dag_env: dict[str, str], settings: Settings
+) -> None:
+    """Each night of the week, by hand as `airflow dags test` runs it: the sessions load and
+    build, the closed days skip every task and change nothing, and no night turns red however
+    old the loads look to the wall clock."""
+    for night, day in enumerate(THANKSGIVING_WEEK):
+        if night:
+            a_day_passes(settings)
+        before = schema_checksums(settings, ("raw", "mart")) if night else None
+
+        run = run_dag(dag_env, day)
+
+        assert run.returncode == 0, (day, error_lines(run))
+        assert finished_state(run) == "success", day
+        states = task_states(dag_env, day)
+        if is_trading_day(day):
+            assert set(states.values()) == {"success"}, (day, states)
+            assert f"freshness for {day}: 3 symbols and the activity as of session {day}" in (
+                run.stdout + run.stderr
+            )
+        else:
+            assert states.pop("session_gate") == "success"
+            assert set(states.values()) == {"skipped"}, (day, states)
+            assert schema_checksums(settings, ("raw", "mart")) == before, day
+
+    sessions = [day for day in THANKSGIVING_WEEK if is_trading_day(day)]
+    assert query(
+        settings,
+        "select price_date, count(*) from raw.daily_prices"
+        " where price_date >= %s group by 1 order by 1",
+        (THANKSGIVING_WEEK[0],),
+    ) == [(day, len(SYMBOLS)) for day in sessions]
+    assert query(
+        settings,
+        "select distinct as_of_date, latest_price_date from mart.mart_stock_performance",
+    ) == [(date(2026, 11, 30), date(2026, 11, 30))]
+    assert query(settings, "select max(trading_date) from mart.mart_daily_trading") == [
+        (date(2026, 11, 30),)
+    ]

@@ -50,20 +50,6 @@ def test_failing_data_tests_fail_the_build_naming_each_test(seeded_warehouse):
     assert "\n" not in message
 
 
-def test_activity_freshness_warns_after_a_day_and_fails_after_two(seeded_warehouse):
-    execute(
-        seeded_warehouse,
-        "update raw.stocks set loaded_at = now() - interval '10 days';"
-        " update raw.accounts set loaded_at = now() - interval '10 days';"
-        " update raw.orders set loaded_at = now() - interval '30 hours'",
-    )
-    assert transform.source_freshness(seeded_warehouse).warnings == ("raw.orders (warn)",)
-
-    execute(seeded_warehouse, "update raw.trades set loaded_at = now() - interval '3 days'")
-    with pytest.raises(DbtBuildError, match=r"raw\.trades \(error\)"):
-        transform.source_freshness(seeded_warehouse)
-
-
 def test_unreachable_warehouse_fails_in_one_line_without_the_password(base_settings):
     settings = base_settings.with_overrides(
         pg_database=f"fintrade_missing_{secrets.token_hex(4)}", pg_password="not-a-real-password"

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from data_generator.reference.trading_calendar import is_trading_day
+from data_generator.scheduling.timetable import latest_due_session
 
 
 def scheduled_logical_date(now: datetime) -> date:
     """The run the scheduler makes itself when the DAG is unpaused at `now`.
 
-    The DAG has a data-interval @daily schedule with catchup off: the scheduler creates only the
-    latest complete interval, yesterday 00:00 to today 00:00 (UTC), whose logical date is its
-    start, yesterday.
+    The DAG's trading-day timetable with catchup off creates only the latest session whose run
+    is due (two hours after its close in New York), whose logical date is that session's date.
     """
-    return now.astimezone(UTC).date() - timedelta(days=1)
+    return latest_due_session(now)
 
 
 def earlier_trading_day(before: date) -> date:

@@ -23,6 +23,7 @@ import requests
 DAG_ID = "fintrade_pipeline"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = REPO_ROOT / "airflow" / "dags"
+PLUGINS_FOLDER = REPO_ROOT / "airflow" / "plugins"
 FINISHED_RUN_STATES = frozenset({"success", "failed"})
 HEALTHY_COMPONENTS = ("metadatabase", "scheduler", "dag_processor")
 # One reply may be slow: the api-server also serves every task's Execution API calls, on SQLite,
@@ -206,13 +207,14 @@ def run_seconds(run: Mapping[str, Any]) -> float:
 
 def dags_test_environ(base: Mapping[str, str], home: Path, bin_dir: Path) -> dict[str, str]:
     """The environment of `airflow dags test`: `base` with Airflow's own variables replaced by
-    `home` (its SQLite metadata) and the project's DAGs, and `bin_dir` first on PATH so tasks
-    find that venv's dbt."""
+    `home` (its SQLite metadata), the project's DAGs and plugins (the timetable), and `bin_dir`
+    first on PATH so tasks find that venv's dbt."""
     env = {key: value for key, value in base.items() if not key.startswith("AIRFLOW")}
     env.update(
         {
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "PATH": f"{bin_dir}{os.pathsep}{base.get('PATH', '')}",
         }

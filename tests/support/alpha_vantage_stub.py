@@ -304,10 +304,12 @@ class AlphaVantageStub:
         error_symbols: Iterable[str] = (),
         series_end: date | None = None,
         request_log: Path | None = None,
+        action_error_symbols: Iterable[str] = (),
     ) -> None:
         self._port = port
         self._request_log = request_log
         self._error_symbols = {symbol.upper() for symbol in error_symbols}
+        self._action_error_symbols = {symbol.upper() for symbol in action_error_symbols}
         self._series_end = series_end
         self._queues: defaultdict[tuple[str | None, str], deque[StubReply]] = defaultdict(deque)
         self._defaults: dict[tuple[str | None, str], StubReply] = {}
@@ -396,6 +398,8 @@ class AlphaVantageStub:
         if request.function not in known or not symbol or symbol.upper() in self._error_symbols:
             return StubReply(body=error_message_body(request.function or ""))
         if request.function in ACTION_FUNCTIONS:
+            if symbol.upper() in self._action_error_symbols:
+                return StubReply(body=error_message_body(request.function))
             return StubReply(body=_json_bytes({"symbol": symbol, "data": []}))
         end = self._series_end or date.today()
         return StubReply(body=data_body(symbol, standard_bars(symbol, end)))
@@ -408,6 +412,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--error-symbols",
         default="",
         help="comma list of symbols answered with an 'Error Message' (unknown symbol)",
+    )
+    parser.add_argument(
+        "--action-error-symbols",
+        default="",
+        help="comma list of symbols whose SPLITS and DIVIDENDS get an 'Error Message'",
     )
     parser.add_argument(
         "--series-end",
@@ -427,6 +436,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     error_symbols = [s.strip() for s in args.error_symbols.split(",") if s.strip()]
+    action_error_symbols = [s.strip() for s in args.action_error_symbols.split(",") if s.strip()]
     stop_requested = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -434,7 +444,9 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    with AlphaVantageStub(args.port, error_symbols, args.series_end, args.request_log) as stub:
+    with AlphaVantageStub(
+        args.port, error_symbols, args.series_end, args.request_log, action_error_symbols
+    ) as stub:
         print(f"listening on {stub.base_url}", flush=True)
         stop_requested.wait()
 
@@ -461,12 +473,14 @@ def standalone_stub(
     error_symbols: Iterable[str] = (),
     series_end: date | None = None,
     request_log: Path | None = None,
+    action_error_symbols: Iterable[str] = (),
 ) -> Iterator[StandaloneStub]:
     """The stand-in as its own process, as `python -m` runs it above, for tests whose client is
     another process; yielded once it listens, stopped by SIGTERM afterwards (its exit code is
     then on `process`)."""
     command = [sys.executable, "-m", __name__, "--port", "0"]
     command += ["--error-symbols", ",".join(error_symbols)]
+    command += ["--action-error-symbols", ",".join(action_error_symbols)]
     if series_end is not None:
         command += ["--series-end", series_end.isoformat()]
     if request_log is not None:

@@ -18,6 +18,7 @@ FORBIDDEN = {
     "activity": {"steps", "localdev", "storage", "sources", "cli", "dashboard"},
     "reference": {"steps", "localdev", "storage", "sources", "activity", "cli", "dashboard"},
     "dashboard": {"steps", "localdev", "cli"},
+    "scheduling": {"steps", "localdev", "storage", "sources", "activity", "cli", "dashboard"},
 }
 
 

@@ -72,12 +72,15 @@ def test_recipe_hash_follows_file_contents_and_inputs(tmp_path):
     ("now", "expected"),
     [
         (datetime(2026, 11, 28, 0, 30, tzinfo=UTC), date(2026, 11, 27)),
-        (datetime(2026, 11, 28, 23, 59, tzinfo=UTC), date(2026, 11, 27)),
-        # 20:00 on the 27th in New York is already the 28th in UTC, the DAG's timezone.
-        (datetime(2026, 11, 27, 20, 0, tzinfo=timezone(timedelta(hours=-5))), date(2026, 11, 27)),
+        (datetime(2026, 11, 29, 23, 59, tzinfo=UTC), date(2026, 11, 27)),  # over the weekend
+        # Friday 11-27 closes early: its run is due at 15:00 in New York.
+        (datetime(2026, 11, 27, 14, 59, tzinfo=timezone(timedelta(hours=-5))), date(2026, 11, 25)),
+        (datetime(2026, 11, 27, 15, 0, tzinfo=timezone(timedelta(hours=-5))), date(2026, 11, 27)),
+        (datetime(2026, 11, 30, 22, 59, tzinfo=UTC), date(2026, 11, 27)),
+        (datetime(2026, 11, 30, 23, 0, tzinfo=UTC), date(2026, 11, 30)),
     ],
 )
-def test_scheduled_run_is_the_last_complete_utc_day(now, expected):
+def test_scheduled_run_is_the_latest_session_already_due(now, expected):
     assert plan.scheduled_logical_date(now) == expected
 
 

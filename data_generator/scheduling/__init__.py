@@ -1,0 +1,1 @@
+"""When runs happen: the Airflow timetable over the trading calendar."""
