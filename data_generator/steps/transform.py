@@ -143,9 +143,15 @@ def _dbt_environ(settings: Settings) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES}
     # libpq's own variable: dbt's connections speak UTF-8 even to an SQL_ASCII database, whose
     # default client encoding would make psycopg2 reject any non-ASCII character in the SQL.
-    # dbt builds as the role that owns staging, core and mart, and may only read raw.
+    # dbt builds as the role that owns staging, core and mart, and may only read raw: the
+    # profile's default `transformer` target, whose password variable is set here.
     transformer = as_role(settings, Role.TRANSFORMER)
-    return {**inherited, **transformer.pg_environ(), "PGCLIENTENCODING": "UTF8"}
+    return {
+        **inherited,
+        **transformer.pg_environ(),
+        "FINTRADE_TRANSFORMER_PASSWORD": transformer.pg_password or "",
+        "PGCLIENTENCODING": "UTF8",
+    }
 
 
 def _summary(output: str) -> str:
