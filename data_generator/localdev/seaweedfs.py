@@ -76,8 +76,18 @@ def weed_ports(base: int) -> dict[str, int]:
     }
 
 
-def start_seaweedfs(data_dir: Path, base_port: int, access_key: str, secret_key: str) -> int:
-    """Start `weed mini` on 127.0.0.1 and return its pid once the S3 port answers."""
+def start_seaweedfs(
+    data_dir: Path,
+    base_port: int,
+    access_key: str,
+    secret_key: str,
+    iam_config: Path | None = None,
+) -> int:
+    """Start `weed mini` on 127.0.0.1 and return its pid once the S3 port answers.
+
+    `iam_config` is SeaweedFS's advanced IAM file (STS signing key, roles, policies): with it
+    the server also issues temporary credentials (AssumeRole) and verifies their session token,
+    as AWS does for an IAM role."""
     data_dir.mkdir(parents=True, exist_ok=True)
     config = data_dir / "s3-identities.json"
     config.touch(mode=0o600)
@@ -105,6 +115,7 @@ def start_seaweedfs(data_dir: Path, base_port: int, access_key: str, secret_key:
         "-webdav=false",
         "-admin.ui=false",
         *(f"-{flag}={port}" for flag, port in ports.items()),
+        *([f"-s3.iam.config={iam_config}"] if iam_config else []),
     ]
     (data_dir / "data").mkdir(exist_ok=True)
     log = (data_dir / "server.log").open("ab")
