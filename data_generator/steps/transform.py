@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data_generator.errors import FintradeError
-from data_generator.settings import DBT_PROJECT_DIR, Settings
+from data_generator.settings import DBT_PROJECT_DIR, IN_CHECKOUT, Settings
 from data_generator.storage.roles import Role, as_role
 from data_generator.storage.warehouse import WarehouseError, connect_existing
 
@@ -101,8 +101,10 @@ def source_freshness(settings: Settings) -> DbtResult:
 def run_dir(settings: Settings) -> Path:
     """dbt's target and log folder for this warehouse: runs against different databases (tests,
     benchmarks) never read each other's results, and a failing test's compiled SQL stays there
-    to be read. Whoever drops a throwaway database removes its folder too."""
-    return DBT_PROJECT_DIR / "target" / "runs" / settings.pg_database
+    to be read. Whoever drops a throwaway database removes its folder too. An installed wheel
+    keeps them in the state folder, out of the package's own files."""
+    runs = DBT_PROJECT_DIR / "target" / "runs" if IN_CHECKOUT else settings.local_state_dir / "dbt"
+    return runs / settings.pg_database
 
 
 def _run_dbt(settings: Settings, args: list[str], results_file: str) -> DbtResult:
