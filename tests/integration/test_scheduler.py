@@ -41,9 +41,9 @@ MART_AS_OF = {
     "mart.mart_account_summary": "select distinct as_of_date from mart.mart_account_summary",
     "mart.mart_daily_trading": "select max(trading_date) from mart.mart_daily_trading",
 }
-# prepare_warehouse, ingest_corporate_actions, load_activity, three dbt layers,
+# resolve_batches, prepare_warehouse, ingest_corporate_actions, load_activity, three dbt layers,
 # dbt_source_freshness, check_run.
-UNMAPPED_TASKS = 8
+UNMAPPED_TASKS = 9
 RUNS_TIMEOUT_SECONDS = 900
 
 
