@@ -168,10 +168,14 @@ def local_s3_settings(settings: Settings) -> Settings:
     if state is None:
         return settings
     access_key, secret_key = _s3_credentials(settings)
+    # Only the local server's key pair: a profile or token meant for AWS would win over it.
     return settings.with_overrides(
         aws_endpoint_url=f"http://127.0.0.1:{state['port']}",
         aws_access_key_id=access_key,
         aws_secret_access_key=secret_key,
+        aws_session_token=None,
+        aws_profile=None,
+        aws_shared_credentials_file=None,
     )
 
 
