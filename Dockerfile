@@ -22,9 +22,10 @@ WORKDIR /opt/airflow
 # source and download from GitHub), which a plain `pip install .` would not apply. apache-airflow
 # in it is the version the image already has, so Airflow stays as the image built it. uv installs
 # into the image's environment ($VIRTUAL_ENV, /home/airflow/.local), with bytecode compiled once
-# here: otherwise every task process and dbt call compiles its imports afresh.
+# here: otherwise every task process and dbt call compiles its imports afresh. The `localdev`
+# group (a PostgreSQL server wheel, SeaweedFS) stays out: the stack runs its own servers.
 COPY --chown=airflow:0 pyproject.toml uv.lock ./
-RUN /opt/uv/bin/uv export --frozen --no-dev --no-emit-project --no-hashes \
+RUN /opt/uv/bin/uv export --frozen --no-dev --no-group localdev --no-emit-project --no-hashes \
         --output-file /tmp/requirements.txt \
     && /opt/uv/bin/uv pip install --no-cache --compile-bytecode --requirements /tmp/requirements.txt \
     && rm /tmp/requirements.txt

@@ -29,12 +29,17 @@ from pydantic_settings import (
 
 from data_generator.errors import FintradeError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Run from a checkout (or an editable install of one), the package sits beside sql/ and dbt/;
+# an installed wheel carries both inside itself (pyproject's package-dir) and takes the folder
+# it runs in as the project's, for `.env` and the state folder.
+IN_CHECKOUT = (PACKAGE_DIR.parent / "sql" / "init.sql").is_file()
+PROJECT_ROOT = PACKAGE_DIR.parent if IN_CHECKOUT else Path.cwd()
 DOTENV_FILE = PROJECT_ROOT / ".env"
-INIT_SQL = PROJECT_ROOT / "sql" / "init.sql"
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt" / "fintrade"
+INIT_SQL = (PROJECT_ROOT / "sql" if IN_CHECKOUT else PACKAGE_DIR / "sql") / "init.sql"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt" / "fintrade" if IN_CHECKOUT else PACKAGE_DIR / "dbt_project"
 LOCAL_STATE_DIR = PROJECT_ROOT / ".local"
-UNIVERSE_FILE = PROJECT_ROOT / "data_generator" / "reference" / "stocks.csv"
+UNIVERSE_FILE = PACKAGE_DIR / "reference" / "stocks.csv"
 
 
 class PriceSourceKind(StrEnum):
@@ -55,6 +60,15 @@ class PostgresServer(StrEnum):
     AUTO = "auto"
     SYSTEM = "system"
     EMBEDDED = "embedded"
+
+
+class LakeMode(StrEnum):
+    """Where the lake lives: the project's own SeaweedFS (`local`), an S3 the user names or AWS
+    itself (`s3`), or `auto`: local only when no endpoint, key pair, profile or role is set."""
+
+    AUTO = "auto"
+    LOCAL = "local"
+    S3 = "s3"
 
 
 class ConfigError(FintradeError, ValueError):
@@ -143,9 +157,21 @@ class Settings(BaseSettings):
     analyst_password: Secret = Field(None, alias="FINTRADE_ANALYST_PASSWORD")
 
     s3_bucket: str = Field("fintrade-raw", alias="S3_BUCKET")
+    lake_mode: LakeMode = Field(LakeMode.AUTO, alias="FINTRADE_LAKE_MODE")
     aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
     aws_access_key_id: Secret = Field(None, alias="AWS_ACCESS_KEY_ID")
     aws_secret_access_key: Secret = Field(None, alias="AWS_SECRET_ACCESS_KEY")
+    # Temporary credentials (STS, SSO) come as a key pair with this token.
+    aws_session_token: Secret = Field(None, alias="AWS_SESSION_TOKEN")
+    # A named profile, in the shared credentials file (default ~/.aws/credentials) or ~/.aws/config.
+    aws_profile: str | None = Field(None, alias="AWS_PROFILE")
+    aws_shared_credentials_file: Path | None = Field(None, alias="AWS_SHARED_CREDENTIALS_FILE")
+    # A role boto3 assumes itself: web identity (EKS) or a container's task role (ECS). An EC2
+    # instance role leaves no trace in the environment: FINTRADE_LAKE_MODE=s3 says so.
+    aws_role_arn: str | None = Field(None, alias="AWS_ROLE_ARN")
+    aws_container_credentials_uri: str | None = Field(
+        None, alias="AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+    )
     aws_region: str = Field("us-east-1", alias="AWS_DEFAULT_REGION")
 
     local_state_dir: Path = Field(LOCAL_STATE_DIR, alias="FINTRADE_STATE_DIR")
@@ -182,7 +208,9 @@ class Settings(BaseSettings):
         stripped = {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}
         return {k: v for k, v in stripped.items() if v != ""}
 
-    @field_validator("alpha_vantage_outputsize", "price_source", "postgres_server", mode="before")
+    @field_validator(
+        "alpha_vantage_outputsize", "price_source", "postgres_server", "lake_mode", mode="before"
+    )
     @classmethod
     def _choice_in_any_case(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
@@ -214,8 +242,19 @@ class Settings(BaseSettings):
 
     @property
     def uses_local_s3(self) -> bool:
-        """True when the user pointed at no S3 endpoint, so the project runs its own server."""
-        return self.aws_endpoint_url is None and self.aws_access_key_id is None
+        """True when the lake is the project's own SeaweedFS: chosen (`local`), or under `auto`
+        nothing names a real S3, neither an endpoint nor credentials of any kind."""
+        if self.lake_mode is not LakeMode.AUTO:
+            return self.lake_mode is LakeMode.LOCAL
+        configured = (
+            self.aws_endpoint_url,
+            self.aws_access_key_id,
+            self.aws_profile,
+            self.aws_shared_credentials_file,
+            self.aws_role_arn,
+            self.aws_container_credentials_uri,
+        )
+        return all(value is None for value in configured)
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with `changes` by field name, taken as given (tests inject bad values)."""
@@ -235,13 +274,22 @@ class Settings(BaseSettings):
 
     def aws_environ(self) -> dict[str, str]:
         """The S3 variables for child processes (Airflow tasks) that build their own clients."""
-        env = {"S3_BUCKET": self.s3_bucket, "AWS_DEFAULT_REGION": self.aws_region}
-        if self.aws_endpoint_url:
-            env["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
-        if self.aws_access_key_id:
-            env["AWS_ACCESS_KEY_ID"] = self.aws_access_key_id
-        if self.aws_secret_access_key:
-            env["AWS_SECRET_ACCESS_KEY"] = self.aws_secret_access_key
+        env = {
+            "S3_BUCKET": self.s3_bucket,
+            "AWS_DEFAULT_REGION": self.aws_region,
+            "FINTRADE_LAKE_MODE": self.lake_mode.value,
+        }
+        optional = {
+            "AWS_ENDPOINT_URL": self.aws_endpoint_url,
+            "AWS_ACCESS_KEY_ID": self.aws_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.aws_secret_access_key,
+            "AWS_SESSION_TOKEN": self.aws_session_token,
+            "AWS_PROFILE": self.aws_profile,
+            "AWS_SHARED_CREDENTIALS_FILE": self.aws_shared_credentials_file,
+            "AWS_ROLE_ARN": self.aws_role_arn,
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": self.aws_container_credentials_uri,
+        }
+        env.update({name: str(value) for name, value in optional.items() if value})
         return env
 
 

@@ -45,6 +45,8 @@ def dbt(settings: Settings, project_dir: Path, *args: str) -> None:
     command = [
         str(Path(sys.executable).parent / "dbt"),
         *args,
+        "--target",
+        "dev",
         "--project-dir",
         str(project_dir),
         "--profiles-dir",

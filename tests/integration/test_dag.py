@@ -8,6 +8,7 @@ each task's state, and the rows in the warehouse.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -31,8 +32,16 @@ from tests.support.airflow_client import (
     error_lines,
     task_key,
 )
-from tests.support.alpha_vantage_stub import StandaloneStub, standalone_stub
+from tests.support.alpha_vantage_stub import (
+    AlphaVantageStub,
+    StandaloneStub,
+    StubReply,
+    StubRequest,
+    invalid_key_body,
+    standalone_stub,
+)
 from tests.support.harness import settings_environ
+from tests.support.universe_file import write_universe
 from tests.support.warehouse import query, schema_checksums
 
 pytestmark = pytest.mark.airflow
@@ -41,6 +50,11 @@ AIRFLOW = Path(sys.executable).parent / "airflow"
 RUN_DATE = date(2026, 1, 5)  # a Monday and an NYSE trading day
 SYMBOLS = ("AAPL", "MSFT", "XOM")
 DAG_RUN_TIMEOUT_SECONDS = 900
+UNIVERSE_LINES = {
+    "AAPL": "AAPL,Apple Inc.,Information Technology,NASDAQ,USD\n",
+    "MSFT": "MSFT,Microsoft Corporation,Information Technology,NASDAQ,USD\n",
+    "XOM": "XOM,Exxon Mobil Corporation,Energy,NYSE,USD\n",
+}
 # Variables the project or Airflow reads: the parse test drops them, so a developer's shell
 # cannot steer it.
 OWNED_PREFIXES = ("AIRFLOW", "PG", "AWS_", "S3_", "FINTRADE_", "ALPHA_VANTAGE_")
@@ -110,7 +124,6 @@ def test_dag_parses_with_expected_tasks_and_order(
     for name in [k for k in os.environ if k.startswith(OWNED_PREFIXES)]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
-    monkeypatch.setenv("FINTRADE_SYMBOLS", "AAPL,MSFT")
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS_FOLDER))
@@ -119,7 +132,8 @@ def test_dag_parses_with_expected_tasks_and_order(
     dag = bag.dags[DAG_ID]
     downstream = {task.task_id: task.downstream_task_ids for task in dag.tasks}
     assert downstream == {
-        "session_gate": {"prepare_warehouse"},
+        "session_gate": {"resolve_batches"},
+        "resolve_batches": {"prepare_warehouse", "ingest_prices"},
         "prepare_warehouse": {"ingest_prices"},
         "ingest_prices": {"ingest_corporate_actions", "check_run"},
         "ingest_corporate_actions": {"load_activity"},
@@ -130,8 +144,9 @@ def test_dag_parses_with_expected_tasks_and_order(
         "check_freshness": {"check_run"},
         "check_run": set(),
     }
-    prices = dag.get_task("ingest_prices")
-    assert prices.op_kwargs_expand_input.value["symbols"] == [["AAPL"], ["MSFT"]]
+    # The price task maps over what the run's first task resolved, not a list fixed at parse time.
+    mapped_over = dag.get_task("ingest_prices").op_kwargs_expand_input.value["symbols"]
+    assert mapped_over.operator.task_id == "resolve_batches"
     assert dag.get_task("load_activity").trigger_rule == "all_done"
     assert dag.get_task("ingest_corporate_actions").trigger_rule == "all_done"
     assert dag.get_task("check_run").trigger_rule == "all_done"
@@ -375,3 +390,40 @@ def test_thanksgiving_week_runs_green_every_night_and_ends_as_of_monday(
     assert query(settings, "select max(trading_date) from mart.mart_daily_trading") == [
         (date(2026, 11, 30),)
     ]
+
+
+def test_a_stock_removed_mid_run_leaves_the_run_as_it_started(
+    dag_env: dict[str, str], settings: Settings, tmp_path: Path
+) -> None:
+    """MSFT leaves the universe file while XOM's price task runs, and XOM's batch fails before
+    it can say which symbols failed (the key is refused, so the batch stops at once): check_run
+    names XOM from the batches this run mapped. Re-reading the file would give two batches, not
+    three, and no batch 2."""
+    universe = write_universe(tmp_path / "stocks.csv", *(UNIVERSE_LINES[s] for s in SYMBOLS))
+    dag_env["FINTRADE_UNIVERSE_FILE"] = str(universe)
+    del dag_env["FINTRADE_SYMBOLS"]  # the whole file
+
+    def remove_msft_then_refuse_the_key(request: StubRequest) -> bytes:
+        write_universe(universe, UNIVERSE_LINES["AAPL"], UNIVERSE_LINES["XOM"])
+        return invalid_key_body()
+
+    with AlphaVantageStub(series_end=RUN_DATE) as stub:
+        stub.set_default("XOM", StubReply(body=remove_msft_then_refuse_the_key))
+        use_stub(dag_env, stub)
+        run = run_dag(dag_env, RUN_DATE)
+        xom_requests = len(stub.requests_for("XOM"))
+
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert xom_requests == 3  # the first try and both retries: the file was edited mid-run
+    assert "MSFT" not in universe.read_text()
+    assert set(re.findall(r"ingest_prices\[(\w+)\]", output)) == {"XOM"}, error_lines(run)
+    assert map_index_labels(dag_env, RUN_DATE) == {0: "AAPL", 1: "MSFT", 2: "XOM"}
+    states = task_states(dag_env, RUN_DATE)
+    assert states["ingest_prices[2]"] == "failed"
+    assert states["ingest_prices[0]"] == states["ingest_prices[1]"] == "success"
+    assert query(
+        settings,
+        "select symbol from raw.ingest_runs"
+        " where dataset = 'prices' and status = 'loaded' order by 1",
+    ) == [("AAPL",), ("MSFT",)]

@@ -1,9 +1,10 @@
 """The runtime dependency set is complete: what the image and any `--no-dev` install get.
 
-The Dockerfile installs `uv export --no-dev`; a module imported at run time but reaching the lock
-only through a dev tool (numpy came in through pandas once) breaks the DAG in the image while
-every test in the dev environment passes. So: a fresh venv with `--no-dev`, then import every
-module of the package and the DAG file there.
+The Dockerfile installs `uv export --no-dev --no-group localdev`; a module imported at run time
+but reaching the lock only through a dev tool (numpy came in through pandas once) breaks the DAG
+in the image while every test in the dev environment passes. So: a fresh venv the same way,
+then import every module of the package and the DAG file there. The local-development servers
+(the `localdev` group) are absent, so their modules import lazily and say what is missing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,17 @@ from pathlib import Path
 
 from data_generator.settings import PROJECT_ROOT
 
+NO_LOCAL_SERVERS = """
+from data_generator.errors import FintradeError
+from data_generator.localdev import postgres, seaweedfs
+from data_generator.settings import load_settings
+settings = load_settings({"FINTRADE_POSTGRES_SERVER": "embedded", "FINTRADE_LAKE_MODE": "local"})
+for start in (lambda: postgres.postgres_binaries(settings), lambda: seaweedfs.ensure_s3(settings)):
+    try:
+        start()
+    except FintradeError as exc:
+        print(exc)
+"""
 IMPORT_EVERYTHING = """
 import importlib, pkgutil, runpy, sys
 import data_generator
@@ -38,7 +50,7 @@ def test_every_module_and_the_dag_import_in_a_no_dev_install(tmp_path: Path) -> 
     uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
     command = [uv] if uv else ["python3", "-m", "uv"]
     subprocess.run(
-        [*command, "sync", "--frozen", "--no-dev", "--quiet"],
+        [*command, "sync", "--frozen", "--no-dev", "--no-group", "localdev", "--quiet"],
         cwd=PROJECT_ROOT,
         env=env,
         check=True,
@@ -64,5 +76,17 @@ def test_every_module_and_the_dag_import_in_a_no_dev_install(tmp_path: Path) -> 
     )
 
     assert no_dev_tools.returncode != 0, "pandas (a dev tool) is in the --no-dev install"
+    no_servers = subprocess.run(
+        [str(python), "-c", NO_LOCAL_SERVERS],
+        cwd=tmp_path,
+        env=env | {"FINTRADE_STATE_DIR": str(tmp_path / "state"), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert no_servers.returncode == 0, no_servers.stderr[-2000:]
+    reasons = no_servers.stdout.splitlines()
+    assert len(reasons) == 2, no_servers.stdout
+    assert all("'localdev' dependency group" in reason for reason in reasons), reasons
     assert imported.returncode == 0, imported.stderr[-2000:]
     assert "and the DAG" in imported.stdout

@@ -11,8 +11,11 @@ from data_generator.steps.batches import (
     MAX_BATCHES,
     batch_label,
     batch_size,
+    failed_symbols,
+    resolve_batches,
     split_into_batches,
 )
+from tests.support.universe_file import AMD, write_universe
 
 # Airflow's default [core] max_map_length: a task mapped wider than this fails to expand.
 AIRFLOW_MAX_MAP_LENGTH = 1024
@@ -94,3 +97,24 @@ def test_symbols_per_task_is_a_positive_whole_number() -> None:
         load_settings({"FINTRADE_SYMBOLS_PER_TASK": "0"})
     with pytest.raises(ConfigError, match=r"^FINTRADE_SYMBOLS_PER_TASK must be a whole number"):
         load_settings({"FINTRADE_SYMBOLS_PER_TASK": "ten"})
+
+
+def test_a_run_resolves_the_batches_of_the_universe_file_as_it_reads_then(tmp_path) -> None:
+    path = write_universe(tmp_path / "stocks.csv", "AAPL,Apple Inc.,Tech,NASDAQ,USD\n", AMD)
+    env = {"FINTRADE_UNIVERSE_FILE": str(path)}
+
+    assert resolve_batches(load_settings(env)) == [["AAPL"], ["AMD"]]
+    assert resolve_batches(load_settings(env | {"FINTRADE_SYMBOLS_PER_TASK": "2"})) == [
+        ["AAPL", "AMD"]
+    ]
+    assert resolve_batches(load_settings(env | {"FINTRADE_SYMBOLS": "amd"})) == [["AMD"]]
+
+
+def test_failed_symbols_are_those_reported_else_the_whole_batch_as_mapped() -> None:
+    mapped = [["AAPL", "MSFT"], ["XOM", "JPM"], ["KO"]]
+
+    assert failed_symbols(mapped, {}) == []
+    assert failed_symbols(mapped, {1: ["JPM"]}) == ["JPM"]
+    # Batch 2 failed before it could say which: all of its symbols, in map-index order.
+    assert failed_symbols(mapped, {2: None, 0: ["MSFT"]}) == ["MSFT", "KO"]
+    assert failed_symbols(mapped, {1: []}) == ["XOM", "JPM"]

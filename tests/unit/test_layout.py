@@ -4,6 +4,7 @@ servers, and the layers under the steps never import the steps."""
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,20 @@ def test_layer_imports_point_one_way(layer: str):
 def test_the_check_sees_an_import():
     """A guard against a check that cannot fail: the CLI does import localdev."""
     assert "localdev" in imported_packages(PACKAGE / "cli.py")
+
+
+def test_the_wheel_lists_every_subpackage_and_carries_the_project_files():
+    """pyproject lists the packages by hand (two of them are sql/ and dbt/fintrade, mapped in as
+    package data), so a new subpackage must be added there or the wheel goes without it."""
+    setuptools = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"][
+        "setuptools"
+    ]
+    subpackages = {
+        "data_generator." + ".".join(init.parent.relative_to(PACKAGE).parts)
+        for init in PACKAGE.rglob("__init__.py")
+        if init.parent != PACKAGE and "node_modules" not in init.parts
+    }
+    assert subpackages | {"data_generator"} <= set(setuptools["packages"])
+    mapped = {name: PACKAGE.parent / folder for name, folder in setuptools["package-dir"].items()}
+    assert (mapped["data_generator.sql"] / "init.sql").is_file()
+    assert (mapped["data_generator.dbt_project"] / "dbt_project.yml").is_file()

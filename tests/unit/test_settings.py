@@ -53,6 +53,52 @@ def test_values_are_parsed_and_blank_means_default() -> None:
 
 
 @pytest.mark.parametrize(
+    ("env", "local"),
+    [
+        ({}, True),
+        (
+            {
+                "FINTRADE_LAKE_MODE": "local",
+                "AWS_ACCESS_KEY_ID": "AKIA",
+                "AWS_SECRET_ACCESS_KEY": "s",
+            },
+            True,
+        ),
+        ({"FINTRADE_LAKE_MODE": "S3"}, False),  # an EC2 instance role: nothing in the environment
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:9000"}, False),
+        ({"AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "s"}, False),
+        ({"AWS_PROFILE": "prod"}, False),
+        ({"AWS_SHARED_CREDENTIALS_FILE": "/etc/fintrade/aws"}, False),
+        ({"AWS_ROLE_ARN": "arn:aws:iam::1:role/lake"}, False),  # web identity (EKS)
+        ({"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/x"}, False),  # ECS task role
+        ({"AWS_DEFAULT_REGION": "eu-west-1", "S3_BUCKET": "lake"}, True),
+    ],
+)
+def test_the_lake_is_local_only_when_chosen_or_nothing_names_a_real_s3(env, local) -> None:
+    assert load_settings(env).uses_local_s3 is local
+
+
+def test_child_processes_get_the_lake_mode_and_every_credential_setting() -> None:
+    env = {
+        "FINTRADE_LAKE_MODE": "s3",
+        "AWS_ACCESS_KEY_ID": "ASIA1",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_SESSION_TOKEN": "token",
+        "AWS_PROFILE": "prod",
+    }
+    assert load_settings(env).aws_environ() == {
+        **env,
+        "S3_BUCKET": "fintrade-raw",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+def test_an_unknown_lake_mode_names_the_choices() -> None:
+    with pytest.raises(ConfigError, match="FINTRADE_LAKE_MODE must be one of auto, local, s3"):
+        load_settings({"FINTRADE_LAKE_MODE": "minio"})
+
+
+@pytest.mark.parametrize(
     ("env", "message"),
     [
         ({"PGPORT": "abc"}, "PGPORT must be a whole number, got 'abc'"),
