@@ -45,8 +45,8 @@ pytestmark = [
 SYMBOLS = ("AAPL", "MSFT", "XOM")
 DAY = date(2026, 1, 5)  # Monday, an NYSE trading day
 RUN_ID = f"celery_{DAY.isoformat()}"
-# session_gate, resolve_batches, prepare_warehouse, ingest_corporate_actions, load_activity, three dbt layers,
-# check_freshness, check_run; plus one mapped price task per symbol.
+# session_gate, resolve_batches, prepare_warehouse, ingest_corporate_actions, load_activity,
+# three dbt layers, check_freshness, check_run; plus one mapped price task per symbol.
 TASKS = 10 + len(SYMBOLS)
 MARTS = (
     "mart.mart_stock_performance",

@@ -41,8 +41,8 @@ MART_AS_OF = {
     "mart.mart_account_summary": "select distinct as_of_date from mart.mart_account_summary",
     "mart.mart_daily_trading": "select max(trading_date) from mart.mart_daily_trading",
 }
-# session_gate, resolve_batches, prepare_warehouse, ingest_corporate_actions, load_activity, three dbt layers,
-# check_freshness, check_run.
+# session_gate, resolve_batches, prepare_warehouse, ingest_corporate_actions, load_activity,
+# three dbt layers, check_freshness, check_run.
 UNMAPPED_TASKS = 10
 RUNS_TIMEOUT_SECONDS = 900
 
