@@ -125,7 +125,7 @@ def show_account(label: str, settings: Settings, raw_settings: Settings) -> None
         " where account_id = 'ACC00020' and equity_date = %s",
         (SPLIT_DAY,),
     )
-    opening = raw["accounts"].set_index("account_id").loc["ACC00020", "balance"]
+    opening = raw.accounts.set_index("account_id").loc["ACC00020", "balance"]
     changes = cash_changes(raw, owed)
     cash = opening + changes.loc[
         (changes["account_id"] == "ACC00020") & (changes["day"] <= SPLIT_DAY), "change"
