@@ -153,13 +153,14 @@ def dividends_owed(raw: Raw) -> pd.DataFrame:
 
 
 def cash_changes(raw: Raw, owed: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every cash event: deposits, sells and dividends paid add, withdrawals, buys and fees take
-    away. `owed` (dividends_owed) adds the dividends, each on its payment date."""
+    """Every cash event in time order: deposits, sells and dividends paid add, withdrawals, buys
+    and fees take away. `owed` (dividends_owed) adds the dividends, each on its payment date."""
     trades = raw.trades
     trade_cash = pd.DataFrame(
         {
             "account_id": trades["account_id"],
             "day": trades["day"],
+            "at": trades["at"],
             "change": [
                 (-a if s == "buy" else a) - f
                 for s, a, f in zip(trades["side"], trades["amount"], trades["fee"], strict=True)
@@ -171,6 +172,7 @@ def cash_changes(raw: Raw, owed: pd.DataFrame | None = None) -> pd.DataFrame:
         {
             "account_id": movements["account_id"],
             "day": movements["day"],
+            "at": movements["at"],
             "change": [
                 a if k == "deposit" else -a
                 for k, a in zip(movements["kind"], movements["amount"], strict=True)
@@ -181,10 +183,18 @@ def cash_changes(raw: Raw, owed: pd.DataFrame | None = None) -> pd.DataFrame:
     if owed is not None:
         parts.append(
             pd.DataFrame(
-                {"account_id": owed["account_id"], "day": owed["paid_date"], "change": owed["cash"]}
+                {
+                    "account_id": owed["account_id"],
+                    "day": owed["paid_date"],
+                    # Paid before the day's first trade: dividends settle overnight.
+                    "at": [
+                        pd.Timestamp(day, tz="America/New_York") for day in owed["paid_date"]
+                    ],
+                    "change": owed["cash"],
+                }
             )
         )
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True).sort_values("at", ignore_index=True)
 
 
 def carried_close(raw: Raw, symbol: str, day: date) -> Fraction | None:
