@@ -23,6 +23,7 @@ from data_generator.localdev.services import load_run_settings
 from data_generator.storage.warehouse import Cursor, connect
 from tests.support.recompute import cents, dividends_owed, read_raw
 
+
 def read(cur: Cursor, statement: str, params: tuple[object, ...] = ()) -> pd.DataFrame:
     cur.execute(statement, params)
     return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description or ()])

@@ -33,6 +33,7 @@ from tests.support.recompute import (
     dividends_owed,
     market_value,
     read_raw,
+    records,
 )
 from tests.support.warehouse import connect, query
 
@@ -49,7 +50,9 @@ SHORT_WINDOW_AS_OF = date(2026, 1, 2)
 
 @contextmanager
 def copy_of(settings: Settings, label: str) -> Iterator[Settings]:
-    copy = settings.with_overrides(pg_database=f"{settings.pg_database}_{label}_{secrets.token_hex(3)}")
+    copy = settings.with_overrides(
+        pg_database=f"{settings.pg_database}_{label}_{secrets.token_hex(3)}"
+    )
     with closing(connect(settings, database="postgres")) as admin:
         admin.autocommit = True
         with admin.cursor() as cur:
@@ -92,10 +95,10 @@ def show_dividends(settings: Settings) -> None:
         & (owed["symbol"] == "PFE")
         & (owed["ex_date"] == date(2026, 10, 12))
     ]
-    for row in example.itertuples():
+    for row in records(example):
         print(
-            f"  ACC00002 PFE ex {row.ex_date}: {float(row.shares):g} shares x {row.amount}"
-            f" = {row.cash}, paid {row.paid_date}"
+            f"  ACC00002 PFE ex {row['ex_date']}: {float(row['shares']):g} shares"
+            f" x {row['amount']} = {row['cash']}, paid {row['paid_date']}"
         )
     if "dividend_income" in columns(settings, "mart.mart_account_daily_equity"):
         before, after = (
@@ -125,11 +128,10 @@ def show_account(label: str, settings: Settings, raw_settings: Settings) -> None
         " where account_id = 'ACC00020' and equity_date = %s",
         (SPLIT_DAY,),
     )
-    opening = raw.accounts.set_index("account_id").loc["ACC00020", "balance"]
+    (opening,) = raw.accounts.loc[raw.accounts["account_id"] == "ACC00020", "balance"]
     changes = cash_changes(raw, owed)
-    cash = opening + changes.loc[
-        (changes["account_id"] == "ACC00020") & (changes["day"] <= SPLIT_DAY), "change"
-    ].sum()
+    mine = changes[(changes["account_id"] == "ACC00020") & (changes["day"] <= SPLIT_DAY)]
+    cash: Decimal = opening + sum(mine["change"], Decimal(0))
     value = market_value(raw, "ACC00020", SPLIT_DAY)
     close = carried_close(raw, "NVDA", SPLIT_DAY)
     print(
@@ -166,12 +168,17 @@ def show_short_windows(settings: Settings, project_dir: Path) -> None:
         "--vars",
         f"{{as_of: '{SHORT_WINDOW_AS_OF}'}}",
     )
-    counted = [
+    counted: list[str] = [
         c
         for c in ("volatility_30d_sessions", "avg_volume_30d_sessions", "volatility_1y_sessions")
         if c in columns(settings, "mart.mart_stock_performance")
     ]
-    figures = ["return_30d_pct", "volatility_30d_pct", "avg_volume_30d", "volatility_1y_pct"]
+    figures: list[str] = [
+        "return_30d_pct",
+        "volatility_30d_pct",
+        "avg_volume_30d",
+        "volatility_1y_pct",
+    ]
     row = one(
         settings,
         f"select {', '.join(figures + counted)} from mart.mart_stock_performance"
@@ -202,7 +209,7 @@ def main() -> None:
             )
         for copy in (clean, holes):
             summary = dbt(copy, args.project_dir, "build", "--full-refresh")
-            print(f"dbt build ({copy is clean and 'as loaded' or 'bars removed'}): {summary}")
+            print(f"dbt build ({(copy is clean and 'as loaded') or 'bars removed'}): {summary}")
         print("bars removed: " + ", ".join(f"{s} {d} ({why})" for s, d, why in MISSING_BARS))
         show_dividends(clean)
         print("a close carried across a split")

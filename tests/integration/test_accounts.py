@@ -11,7 +11,6 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-import pandas as pd
 import pytest
 
 from data_generator.settings import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pandas as pd
@@ -173,8 +173,7 @@ def mart_figures(settings: Settings) -> dict[str, tuple[float | None, ...]]:
         " from mart.mart_stock_performance",
     )
     return {
-        row[0]: tuple(None if value is None else float(value) for value in row[1:])
-        for row in rows
+        row[0]: tuple(None if value is None else float(value) for value in row[1:]) for row in rows
     }
 
 

@@ -92,11 +92,12 @@ def test_every_dividend_owed_is_paid_into_cash_on_its_payment_date(warehouse, ra
         ["account_id", "symbol", "ex_date", "paid_date", "shares", "cash"],
     )
     key = ["account_id", "symbol", "ex_date"]
+    compared = [*key, "paid_date", "cash"]
     mart = payments.sort_values(key, ignore_index=True)
     expected = owed.sort_values(key, ignore_index=True)
     assert len(expected) > 200
-    assert list(mart[key + ["paid_date", "cash"]].itertuples(index=False)) == list(
-        expected[key + ["paid_date", "cash"]].itertuples(index=False)
+    assert list(mart[compared].itertuples(index=False)) == list(
+        expected[compared].itertuples(index=False)
     )
     assert [Fraction(s) for s in mart["shares"]] == list(expected["shares"])
 
@@ -312,16 +313,14 @@ DEFECTS = [
     pytest.param(
         "mart.mart_stock_performance",
         "symbol = 'XOM'",
-        "update mart.mart_stock_performance set avg_volume_30d_sessions = 30"
-        " where symbol = 'XOM'",
+        "update mart.mart_stock_performance set avg_volume_30d_sessions = 30 where symbol = 'XOM'",
         "window_figures_cover_their_sessions",
         id="window counted in the symbol's own bars",
     ),
     pytest.param(
         "mart.mart_stock_performance",
         "symbol = 'AAPL'",
-        "update mart.mart_stock_performance set volatility_1y_sessions = 100"
-        " where symbol = 'AAPL'",
+        "update mart.mart_stock_performance set volatility_1y_sessions = 100 where symbol = 'AAPL'",
         "window_figures_cover_their_sessions",
         id="1-year figure over 100 sessions",
     ),
@@ -333,8 +332,7 @@ def test_each_defect_written_back_fails_its_data_test(warehouse, table, where, c
     """The defects of issue 20, written back into the built tables: the data test that guards
     against each fails the build, naming itself, and the rows are restored afterwards."""
     singular = data_test.startswith("assert_")
-    with altered(warehouse, table, where, change):
-        with pytest.raises(DbtBuildError) as failure:
-            # A singular test is selected by its name, a generic one by its macro's.
-            transform.build(warehouse, select=data_test if singular else f"test_name:{data_test}")
+    with altered(warehouse, table, where, change), pytest.raises(DbtBuildError) as failure:
+        # A singular test is selected by its name, a generic one by its macro's.
+        transform.build(warehouse, select=data_test if singular else f"test_name:{data_test}")
     assert f"{data_test}" in str(failure.value)

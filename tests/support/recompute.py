@@ -16,7 +16,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import cached_property
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from data_generator.reference.trading_calendar import trading_days
@@ -45,9 +47,9 @@ class Raw:
     def trade_book(self) -> TradeBook:
         """Each account's and symbol's (trade day, signed quantity), in execution order."""
         book: TradeBook = {}
-        for t in self.trades.itertuples():
-            signed = Fraction(t.quantity if t.side == "buy" else -t.quantity)
-            book.setdefault((t.account_id, t.symbol), []).append((t.day, signed))
+        for t in records(self.trades):
+            signed = Fraction(t["quantity"] if t["side"] == "buy" else -t["quantity"])
+            book.setdefault((t["account_id"], t["symbol"]), []).append((t["day"], signed))
         return book
 
 
@@ -64,8 +66,18 @@ def read_raw(settings: Settings) -> Raw:
         "select trade_id, order_id, account_id, symbol, trade_type, quantity, total_amount,"
         " fee_amount, traded_at, (traded_at at time zone 'America/New_York')::date"
         " from raw.trades",
-        ["trade_id", "order_id", "account_id", "symbol", "side", "quantity", "amount", "fee"]
-        + ["at", "day"],
+        [
+            "trade_id",
+            "order_id",
+            "account_id",
+            "symbol",
+            "side",
+            "quantity",
+            "amount",
+            "fee",
+            "at",
+            "day",
+        ],
     ).sort_values(["at", "trade_id"], ignore_index=True)
     movements = frame(
         settings,
@@ -95,6 +107,11 @@ def read_raw(settings: Settings) -> Raw:
     return Raw(trades, movements, accounts, splits, dividends, closes)
 
 
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The frame's rows as dicts: cells typed Any rather than pandas-stubs' union of scalars."""
+    return [{str(key): value for key, value in row.items()} for row in frame.to_dict("records")]
+
+
 def cents(value: Fraction | Decimal) -> Decimal:
     value = Fraction(value)
     return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(CENT, ROUND_HALF_UP)
@@ -103,13 +120,16 @@ def cents(value: Fraction | Decimal) -> Decimal:
 def split_factor(splits: pd.DataFrame, symbol: str, after: date, until: date | None) -> Fraction:
     """Product of the factors of `symbol`'s splits effective in (after, until]."""
     factor = Fraction(1)
-    for row in splits[splits["symbol"] == symbol].itertuples():
-        if row.effective_date > after and (until is None or row.effective_date <= until):
-            factor *= Fraction(row.factor)
+    for row in records(splits[splits["symbol"] == symbol]):
+        effective = row["effective_date"]
+        if effective > after and (until is None or effective <= until):
+            factor *= Fraction(row["factor"])
     return factor
 
 
-def shares_held(raw: Raw, account_id: str, symbol: str, day: date, *, before: bool = False) -> Fraction:
+def shares_held(
+    raw: Raw, account_id: str, symbol: str, day: date, *, before: bool = False
+) -> Fraction:
     """Shares of `symbol` the account holds at the close of `day` (before its open when
     `before`), in `day`'s shares."""
     return _shares(raw.trade_book.get((account_id, symbol), []), raw.splits, symbol, day, before)
@@ -134,18 +154,18 @@ def dividends_owed(raw: Raw) -> pd.DataFrame:
     rows = []
     for (account_id, symbol), trades in sorted(raw.trade_book.items()):
         dividends = raw.dividends[raw.dividends["symbol"] == symbol]
-        for dividend in dividends.itertuples():
-            shares = _shares(trades, raw.splits, symbol, dividend.ex_date, before=True)
+        for dividend in records(dividends):
+            shares = _shares(trades, raw.splits, symbol, dividend["ex_date"], before=True)
             if shares:
                 rows.append(
                     {
                         "account_id": account_id,
                         "symbol": symbol,
-                        "ex_date": dividend.ex_date,
-                        "paid_date": dividend.paid_date,
+                        "ex_date": dividend["ex_date"],
+                        "paid_date": dividend["paid_date"],
                         "shares": shares,
-                        "amount": dividend.amount,
-                        "cash": cents(shares * Fraction(dividend.amount)),
+                        "amount": dividend["amount"],
+                        "cash": cents(shares * Fraction(dividend["amount"])),
                     }
                 )
     columns = ["account_id", "symbol", "ex_date", "paid_date", "shares", "amount", "cash"]
@@ -187,9 +207,7 @@ def cash_changes(raw: Raw, owed: pd.DataFrame | None = None) -> pd.DataFrame:
                     "account_id": owed["account_id"],
                     "day": owed["paid_date"],
                     # Paid before the day's first trade: dividends settle overnight.
-                    "at": [
-                        pd.Timestamp(day, tz="America/New_York") for day in owed["paid_date"]
-                    ],
+                    "at": [pd.Timestamp(day, tz="America/New_York") for day in owed["paid_date"]],
                     "change": owed["cash"],
                 }
             )
@@ -292,9 +310,10 @@ def window_figures(
         "total_return_30d_pct": None,
     }
     if len(starts):
-        start = starts[-1]
-        figures["return_30d_pct"] = 100 * (closes.iloc[-1] / closes[start] - 1)
-        figures["total_return_30d_pct"] = 100 * (growth.iloc[start + 1 :].prod() - 1)
+        start = int(starts[-1])
+        figures["return_30d_pct"] = 100 * (closes.iloc[-1] / closes.iloc[start] - 1)
+        growth_since_start = float(np.prod(growth.iloc[start + 1 :].to_numpy()))
+        figures["total_return_30d_pct"] = 100 * (growth_since_start - 1)
     figures["volatility_30d_pct"] = (
         100 * log_returns[in_30].std(ddof=1) * math.sqrt(252)
         if covered(int(log_returns[in_30].count()), 30)

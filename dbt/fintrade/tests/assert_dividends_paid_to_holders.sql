@@ -45,7 +45,7 @@ trade_shares as (
     inner join trades
         on
             dividends.symbol = trades.symbol
-            and trades.trade_date < dividends.ex_dividend_date
+            and dividends.ex_dividend_date > trades.trade_date
     left join stock_splits
         on
             trades.symbol = stock_splits.symbol

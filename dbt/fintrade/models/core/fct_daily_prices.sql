@@ -39,23 +39,33 @@ dividends as (
 
 -- Each dividend on the bar it counts from: its ex-date's, or the next one when the ex-date has
 -- no bar (one index probe per dividend), so a missing bar never drops it from the returns.
-dividend_bars as (
+dividend_first_bars as (
 
     select
         dividends.symbol,
-        first_bars.price_date,
-        sum(dividends.dividend_amount) as dividend_amount
+        dividends.dividend_amount,
+        (
+            select min(daily_prices.price_date)
+            from daily_prices
+            where
+                daily_prices.symbol = dividends.symbol
+                and daily_prices.price_date >= dividends.ex_dividend_date
+        ) as price_date
 
     from dividends
-    cross join lateral (
-        select min(daily_prices.price_date) as price_date
-        from daily_prices
-        where
-            daily_prices.symbol = dividends.symbol
-            and daily_prices.price_date >= dividends.ex_dividend_date
-    ) as first_bars
-    where first_bars.price_date is not null
-    group by dividends.symbol, first_bars.price_date
+
+),
+
+dividend_bars as (
+
+    select
+        symbol,
+        price_date,
+        sum(dividend_amount) as dividend_amount
+
+    from dividend_first_bars
+    where price_date is not null
+    group by symbol, price_date
 
 ),
 

@@ -38,10 +38,10 @@ holdings as (
     inner join position_changes
         on
             dividends.symbol = position_changes.symbol
-            and position_changes.change_date < dividends.ex_dividend_date
+            and dividends.ex_dividend_date > position_changes.change_date
             and (
                 position_changes.next_change_date is null
-                or position_changes.next_change_date >= dividends.ex_dividend_date
+                or dividends.ex_dividend_date <= position_changes.next_change_date
             )
     where position_changes.held_quantity > 0
 

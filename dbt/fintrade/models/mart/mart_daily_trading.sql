@@ -197,8 +197,7 @@ rebuilt_prices as (
 ),
 
 -- Orders or trades of a symbol on a day it has no bar (a vendor gap): the day still gets its
--- row, price columns null, so every trade and order is counted. Rebuilt like a bar's row: in the
--- lookback window, or when its activity changed.
+-- row, price columns null, so every trade and order is counted.
 unpriced_activity as (
 
     select
@@ -213,33 +212,41 @@ unpriced_activity as (
 
 ),
 
-unpriced_days as (
+-- A daily build looks only at the days in the lookback window or whose activity changed.
+rebuilt_activity as (
 
     select unpriced_activity.*
 
     from unpriced_activity
+    {% if is_incremental() %}
+    where
+        unpriced_activity.trading_date >= {{ first_trading_date }}
+        or exists (
+            select 1
+            from changed_activity_days
+            where
+                changed_activity_days.symbol = unpriced_activity.symbol
+                and changed_activity_days.trading_date = unpriced_activity.trading_date
+        )
+    {% endif %}
+
+),
+
+unpriced_days as (
+
+    select rebuilt_activity.*
+
+    from rebuilt_activity
     cross join as_of
     where
-        unpriced_activity.trading_date <= as_of.as_of_date
+        rebuilt_activity.trading_date <= as_of.as_of_date
         and not exists (
             select 1
             from daily_prices
             where
-                daily_prices.symbol = unpriced_activity.symbol
-                and daily_prices.price_date = unpriced_activity.trading_date
+                daily_prices.symbol = rebuilt_activity.symbol
+                and daily_prices.price_date = rebuilt_activity.trading_date
         )
-        {% if is_incremental() %}
-        and (
-            unpriced_activity.trading_date >= {{ first_trading_date }}
-            or exists (
-                select 1
-                from changed_activity_days
-                where
-                    changed_activity_days.symbol = unpriced_activity.symbol
-                    and changed_activity_days.trading_date = unpriced_activity.trading_date
-            )
-        )
-        {% endif %}
 
 ),
 
