@@ -320,7 +320,7 @@ def window_figures(
         else None
     )
     figures["avg_volume_30d"] = (
-        round(bars.loc[in_30, "adjusted_volume"].mean() / latest["factor"])
+        bars.loc[in_30, "adjusted_volume"].mean() / latest["factor"]
         if covered(int(in_30.sum()), 30)
         else None
     )
