@@ -28,12 +28,14 @@ from data_generator.settings import DBT_PROJECT_DIR, Settings
 from data_generator.storage.warehouse import drop_database
 from scripts.show_split_figures import dbt
 from tests.support.recompute import (
+    adjusted_prices,
     carried_close,
     cash_changes,
     dividends_owed,
     market_value,
     read_raw,
     records,
+    window_figures,
 )
 from tests.support.warehouse import connect, query
 
@@ -152,9 +154,14 @@ def show_trading_and_returns(label: str, settings: Settings) -> None:
         settings,
         "select total_return_30d_pct from mart.mart_stock_performance where symbol = 'KO'",
     )
+    prices = adjusted_prices(settings)
+    dividends = read_raw(settings).dividends
+    expected = window_figures(
+        prices[prices["symbol"] == "KO"], dividends[dividends["symbol"] == "KO"], AS_OF
+    )
     print(
         f"  {label:<10} trades: raw {raw_trades}, mart_daily_trading {mart_trades};"
-        f" KO total_return_30d_pct {ko_return}"
+        f" KO total_return_30d_pct {ko_return} (pandas {expected['total_return_30d_pct']:.4f})"
     )
 
 
