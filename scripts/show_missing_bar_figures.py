@@ -34,6 +34,7 @@ from tests.support.recompute import (
     dividends_owed,
     market_value,
     read_raw,
+    receivable,
     records,
     window_figures,
 )
@@ -121,8 +122,8 @@ def show_dividends(settings: Settings) -> None:
     print(f"  largest share of an account's equity: {100 * share:.2f} %")
 
 
-def show_account(label: str, settings: Settings, raw_settings: Settings) -> None:
-    raw = read_raw(raw_settings)
+def show_account(label: str, settings: Settings) -> None:
+    raw = read_raw(settings)
     owed = dividends_owed(raw)
     mart_value, mart_equity = one(
         settings,
@@ -135,10 +136,11 @@ def show_account(label: str, settings: Settings, raw_settings: Settings) -> None
     mine = changes[(changes["account_id"] == "ACC00020") & (changes["day"] <= SPLIT_DAY)]
     cash: Decimal = opening + sum(mine["change"], Decimal(0))
     value = market_value(raw, "ACC00020", SPLIT_DAY)
+    equity = cash + value + receivable(owed, "ACC00020", SPLIT_DAY)
     close = carried_close(raw, "NVDA", SPLIT_DAY)
     print(
         f"  {label:<10} ACC00020 {SPLIT_DAY}: mart market_value {mart_value} total_equity"
-        f" {mart_equity}; pandas {value} and {cash + value} (NVDA close {float(close or 0):.4f})"
+        f" {mart_equity}; pandas {value} and {equity} (NVDA close {float(close or 0):.4f})"
     )
 
 
@@ -220,8 +222,8 @@ def main() -> None:
         print("bars removed: " + ", ".join(f"{s} {d} ({why})" for s, d, why in MISSING_BARS))
         show_dividends(clean)
         print("a close carried across a split")
-        show_account("as loaded", clean, clean)
-        show_account("removed", holes, holes)
+        show_account("as loaded", clean)
+        show_account("removed", holes)
         print("trades kept and a dividend on an ex-date without a bar")
         show_trading_and_returns("as loaded", clean)
         show_trading_and_returns("removed", holes)

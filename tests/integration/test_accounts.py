@@ -22,6 +22,7 @@ from tests.support.recompute import (
     dividends_owed,
     frame,
     read_raw,
+    receivable,
     split_factor,
 )
 from tests.support.warehouse import query, table_checksums
@@ -105,7 +106,8 @@ def test_each_day_brought_activity_and_a_rerun_adds_nothing(warehouse):
 
 
 def test_cash_reconciles_for_every_account_and_never_goes_negative(warehouse, raw):
-    changes = cash_changes(raw, dividends_owed(raw))
+    owed = dividends_owed(raw)
+    changes = cash_changes(raw, owed)
     opening = dict(zip(raw.accounts["account_id"], raw.accounts["balance"], strict=True))
     for account_id, account in changes.groupby("account_id"):
         running = opening[account_id] + account["change"].cumsum()
@@ -130,7 +132,7 @@ def test_cash_reconciles_for_every_account_and_never_goes_negative(warehouse, ra
     for row in daily.sample(300, random_state=1).itertuples():
         to_date = changes[(changes["account_id"] == row.account_id) & (changes["day"] <= row.day)]
         assert row.cash == opening[row.account_id] + to_date["change"].sum(), row
-        assert row.equity == row.cash + row.market_value
+        assert row.equity == row.cash + row.market_value + receivable(owed, row.account_id, row.day)
     assert (daily["cash"] >= 0).all()
 
 

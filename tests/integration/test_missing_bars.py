@@ -33,6 +33,7 @@ from tests.support.recompute import (
     frame,
     market_value,
     read_raw,
+    receivable,
     shares_held,
     window_figures,
 )
@@ -158,7 +159,14 @@ def test_positions_and_equity_on_days_without_a_bar_use_the_carried_close_in_the
         mine = changes[(changes["account_id"] == row.account_id) & (changes["day"] <= row.day)]
         cash = opening[row.account_id] + mine["change"].sum()
         value = market_value(raw, row.account_id, row.day)
-        assert (row.cash, row.market_value, row.equity) == (cash, value, cash + value), row
+        owed_not_paid = receivable(owed, row.account_id, row.day)
+        assert (row.cash, row.market_value, row.equity) == (
+            cash,
+            value,
+            cash + value + owed_not_paid,
+        ), row
+    # KO went ex on the removed 2026-11-10 and pays on 2026-12-01: owed on 2026-11-10's close.
+    assert any(receivable(owed, a, EX_DATE) > 0 for a in opening)
 
     (nvda,) = query(
         warehouse,

@@ -172,6 +172,14 @@ def dividends_owed(raw: Raw) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def receivable(owed: pd.DataFrame, account_id: str, day: date) -> Decimal:
+    """Dividends the account is owed at the close of `day` and not yet paid."""
+    pending = owed[
+        (owed["account_id"] == account_id) & (owed["ex_date"] <= day) & (owed["paid_date"] > day)
+    ]
+    return sum(pending["cash"], Decimal(0))
+
+
 def cash_changes(raw: Raw, owed: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every cash event in time order: deposits, sells and dividends paid add, withdrawals, buys
     and fees take away. `owed` (dividends_owed) adds the dividends, each on its payment date."""

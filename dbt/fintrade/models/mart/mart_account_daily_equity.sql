@@ -195,6 +195,24 @@ cumulative_flows as (
 
 ),
 
+-- Between its ex-date and its payment a dividend is owed but not yet cash: a receivable, so
+-- equity does not dip on the ex-date, when the price drops by about the dividend.
+receivables as (
+
+    select
+        dividend_payments.account_id,
+        trading_days.trading_date,
+        sum(dividend_payments.paid_amount) as dividend_receivable
+
+    from dividend_payments
+    inner join trading_days
+        on
+            dividend_payments.ex_dividend_date <= trading_days.trading_date
+            and dividend_payments.paid_date > trading_days.trading_date
+    group by dividend_payments.account_id, trading_days.trading_date
+
+),
+
 position_totals as (
 
     select
@@ -235,13 +253,20 @@ equity_parts as (
         cast(coalesce(position_totals.market_value, 0) as numeric(18, 2)) as market_value,
         cast(coalesce(position_totals.cost_basis, 0) as numeric(18, 2)) as cost_basis,
         cast(coalesce(position_totals.unrealised_pnl, 0) as numeric(18, 2)) as unrealised_pnl,
-        cast(coalesce(position_totals.realised_pnl, 0) as numeric(18, 2)) as realised_pnl
+        cast(coalesce(position_totals.realised_pnl, 0) as numeric(18, 2)) as realised_pnl,
+        cast(
+            coalesce(receivables.dividend_receivable, 0) as numeric(18, 2)
+        ) as dividend_receivable
 
     from cumulative_flows
     left join position_totals
         on
             cumulative_flows.account_id = position_totals.account_id
             and cumulative_flows.trading_date = position_totals.as_of_date
+    left join receivables
+        on
+            cumulative_flows.account_id = receivables.account_id
+            and cumulative_flows.trading_date = receivables.trading_date
 
 ),
 
@@ -249,7 +274,9 @@ final as (
 
     select
         *,
-        cast(cash_balance + market_value as numeric(18, 2)) as total_equity
+        cast(
+            cash_balance + market_value + dividend_receivable as numeric(18, 2)
+        ) as total_equity
 
     from equity_parts
 

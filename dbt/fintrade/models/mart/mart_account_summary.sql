@@ -92,6 +92,7 @@ final as (
         coalesce(latest_equity.withdrawal_amount, 0) as withdrawal_amount,
         coalesce(latest_equity.fee_amount, 0) as fee_amount,
         coalesce(latest_equity.dividend_income, 0) as dividend_income,
+        coalesce(latest_equity.dividend_receivable, 0) as dividend_receivable,
         coalesce(latest_equity.total_equity, accounts.balance) as total_equity
 
     from accounts
