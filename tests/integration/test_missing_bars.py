@@ -260,6 +260,29 @@ def test_stock_figures_equal_pandas_on_the_exchange_calendar(warehouse, raw):
     assert mart["XOM"]["avg_volume_30d_sessions"] == 29
     assert mart["AAPL"]["volatility_1y_sessions"] == 250  # a year of history: shown
 
+    stocks = frame(
+        warehouse,
+        "select sector, return_30d_pct, volatility_30d_pct, avg_volume_30d, total_return_30d_pct"
+        " from mart.mart_stock_performance",
+        ["sector", "return", "volatility", "volume", "total_return"],
+    )
+    sectors = frame(
+        warehouse,
+        "select sector, stock_count, avg_return_30d_pct, avg_volatility_30d_pct,"
+        " total_avg_volume_30d, avg_daily_volume_30d, avg_total_return_30d_pct"
+        " from mart.mart_sector_performance",
+        ["sector", "count", "return", "volatility", "volume", "volume_alias", "total_return"],
+    ).set_index("sector")
+    for sector, members in stocks.groupby("sector"):
+        row = sectors.loc[sector]
+        assert row["count"] == len(members)
+        assert (
+            row["volume"] == row["volume_alias"] == sum(int(v) for v in members["volume"].dropna())
+        )
+        for column in ("return", "volatility", "total_return"):
+            expected = members[column].dropna().astype(float).mean()
+            assert float(row[column]) == pytest.approx(expected, abs=1e-4), (sector, column)
+
 
 def test_a_compact_history_of_100_sessions_leaves_the_year_figures_null(warehouse, raw):
     """As of the 100th session of the history (what a free Alpha Vantage key gives), the 1-year
