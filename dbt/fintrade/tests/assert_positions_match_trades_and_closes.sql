@@ -23,7 +23,8 @@ stock_splits as (
 
 ),
 
-daily_prices as (
+-- Not materialized: read twice (a close by key, the later bars by a range of the same key).
+daily_prices as not materialized (
 
     select * from {{ ref('fct_daily_prices') }}
 
