@@ -25,7 +25,7 @@ daily_prices as (
 
 exchange_sessions as (
 
-    select * from {{ ref('exchange_sessions') }}
+    select * from {{ ref('dim_exchange_sessions') }}
 
 ),
 

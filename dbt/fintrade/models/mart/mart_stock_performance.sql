@@ -20,7 +20,7 @@ stocks as (
 
 exchange_sessions as (
 
-    select * from {{ ref('exchange_sessions') }}
+    select * from {{ ref('dim_exchange_sessions') }}
 
 ),
 
