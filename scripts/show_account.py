@@ -3,14 +3,15 @@
     python scripts/show_account.py [ACCOUNT_ID]   # default: the account with the most trades
 
 The recomputation shares no code with dbt: it replays raw.trades in execution order with FIFO
-lots counted in post-split shares, and raw.cash_movements for cash.
+lots counted in post-split shares, and raw.cash_movements and the dividends owed on the shares
+held before each ex-date (tests/support/recompute.py) for cash.
 """
 
 from __future__ import annotations
 
 import sys
 from collections import deque
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,13 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data_generator.localdev.services import load_run_settings
 from data_generator.storage.warehouse import Cursor, connect
-
-CENT = Decimal("0.01")
-
-
-def cents(value: Fraction | Decimal) -> Decimal:
-    value = Fraction(value)
-    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(CENT, ROUND_HALF_UP)
+from tests.support.recompute import cents, dividends_owed, read_raw
 
 
 def read(cur: Cursor, statement: str, params: tuple[object, ...] = ()) -> pd.DataFrame:
@@ -34,7 +29,9 @@ def read(cur: Cursor, statement: str, params: tuple[object, ...] = ()) -> pd.Dat
     return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description or ()])
 
 
-def recompute(trades, movements, splits, closes, opening, as_of) -> tuple[pd.DataFrame, dict]:
+def recompute(
+    trades, movements, splits, closes, opening, dividends, as_of
+) -> tuple[pd.DataFrame, dict]:
     lots: dict[str, deque] = {}
     realised: dict[str, Fraction] = {}
     for t in trades.itertuples():
@@ -82,7 +79,7 @@ def recompute(trades, movements, splits, closes, opening, as_of) -> tuple[pd.Dat
     bought = trades.loc[trades["trade_type"] == "buy", "total_amount"].sum()
     sold = trades.loc[trades["trade_type"] == "sell", "total_amount"].sum()
     fees = trades["fee_amount"].sum()
-    cash = opening + deposits - withdrawals - bought + sold - fees
+    cash = opening + deposits - withdrawals - bought + sold - fees + dividends
     ledger = {
         "opening": opening,
         "deposits": deposits,
@@ -90,13 +87,15 @@ def recompute(trades, movements, splits, closes, opening, as_of) -> tuple[pd.Dat
         "buys": bought,
         "sells": sold,
         "fees": fees,
+        "dividends": dividends,
         "cash": cash,
     }
     return pd.DataFrame(rows), ledger
 
 
 def main() -> None:
-    conn = connect(load_run_settings())
+    settings = load_run_settings()
+    conn = connect(settings)
     try:
         with conn, conn.cursor() as cur:
             summary = read(cur, "select * from mart.mart_account_summary order by trade_count desc")
@@ -143,7 +142,11 @@ def main() -> None:
     finally:
         conn.close()
 
-    expected, ledger = recompute(trades, movements, splits, closes, mine["balance"], as_of)
+    owed = dividends_owed(read_raw(settings))
+    paid = owed.loc[(owed["account_id"] == account_id) & (owed["paid_date"] <= as_of), "cash"]
+    expected, ledger = recompute(
+        trades, movements, splits, closes, mine["opening_cash"], paid.sum(), as_of
+    )
     pd.set_option("display.width", 160)
     print(f"{account_id} ({mine['account_type']}) as of {as_of}, {len(trades)} trades")
     print("\nmart.mart_positions")
@@ -155,10 +158,12 @@ def main() -> None:
     print(
         f"  mart cash_balance {mine['cash_balance']}  realised_pnl {mine['realised_pnl']}"
         f"  market_value {mine['market_value']}  total_equity {mine['total_equity']}"
+        f"  dividend_income {mine['dividend_income']}"
     )
     print(
         "  raw  opening {opening} + deposits {deposits} - withdrawals {withdrawals}"
-        " - buys {buys} + sells {sells} - fees {fees} = {cash}".format(**ledger)
+        " - buys {buys} + sells {sells} - fees {fees} + dividends {dividends}"
+        " = {cash}".format(**ledger)
     )
     print(f"\npositions with a negative quantity, all accounts and days: {negative}")
 

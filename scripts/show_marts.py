@@ -20,13 +20,13 @@ QUERIES = {
     """,
     "mart.mart_sector_performance": """
         select sector, stock_count, avg_return_30d_pct, avg_volatility_30d_pct,
-               avg_daily_volume_30d
+               total_avg_volume_30d
         from mart.mart_sector_performance
         order by sector
     """,
     "mart.mart_account_summary (top 3 by traded amount)": """
         select account_id, account_type, trade_count, traded_amount, open_position_value,
-               cash_balance, realised_pnl, total_equity
+               cash_balance, dividend_income, realised_pnl, total_equity
         from mart.mart_account_summary
         order by traded_amount desc nulls last, account_id
         limit 3

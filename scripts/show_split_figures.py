@@ -40,7 +40,8 @@ COLUMNS = (
 )
 
 
-def dbt(settings: Settings, project_dir: Path, *args: str) -> None:
+def dbt(settings: Settings, project_dir: Path, *args: str) -> str:
+    """Runs dbt on the settings' database with `project_dir`; returns its "Done." line."""
     target = Path("/tmp") / f"show-split-{settings.pg_database}"
     command = [
         str(Path(sys.executable).parent / "dbt"),
@@ -60,6 +61,8 @@ def dbt(settings: Settings, project_dir: Path, *args: str) -> None:
     completed = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True)
     if completed.returncode != 0:
         raise SystemExit(f"dbt {args[0]} failed:\n{completed.stdout[-3000:]}")
+    done = [line for line in completed.stdout.splitlines() if "Done." in line]
+    return done[-1].split("Done.", 1)[-1].strip() if done else ""
 
 
 def main() -> None:

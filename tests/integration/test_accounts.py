@@ -11,12 +11,20 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-import pandas as pd
 import pytest
 
 from data_generator.settings import Settings
 from data_generator.steps import transform
 from tests.support.harness import load_day, scratch_warehouse
+from tests.support.recompute import (
+    Raw,
+    cash_changes,
+    dividends_owed,
+    frame,
+    read_raw,
+    receivable,
+    split_factor,
+)
 from tests.support.warehouse import query, table_checksums
 
 pytestmark = pytest.mark.dbt
@@ -46,91 +54,17 @@ def warehouse(base_settings, s3_server, tmp_path_factory) -> Iterator[Settings]:
         yield settings
 
 
-def frame(settings: Settings, statement: str, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(query(settings, statement), columns=columns)
-
-
 @pytest.fixture(scope="module")
-def raw(warehouse) -> dict[str, pd.DataFrame]:
-    """The raw rows the recomputation starts from; trades in execution order."""
-    trades = frame(
-        warehouse,
-        "select trade_id, account_id, symbol, trade_type, quantity, total_amount, fee_amount,"
-        " traded_at, (traded_at at time zone 'America/New_York')::date from raw.trades",
-        ["trade_id", "account_id", "symbol", "side", "quantity", "amount", "fee", "at", "day"],
-    ).sort_values(["at", "trade_id"], ignore_index=True)
-    movements = frame(
-        warehouse,
-        "select account_id, movement_type, amount, moved_at,"
-        " (moved_at at time zone 'America/New_York')::date from raw.cash_movements",
-        ["account_id", "kind", "amount", "at", "day"],
-    )
-    accounts = frame(
-        warehouse, "select account_id, balance from raw.accounts", ["account_id", "balance"]
-    )
-    splits = frame(
-        warehouse,
-        "select symbol, effective_date, split_factor from raw.stock_splits",
-        ["symbol", "effective_date", "factor"],
-    )
-    closes = frame(
-        warehouse,
-        "select symbol, price_date, close_price from raw.daily_prices",
-        ["symbol", "day", "close"],
-    )
-    return {
-        "trades": trades,
-        "movements": movements,
-        "accounts": accounts,
-        "splits": splits,
-        "closes": closes,
-    }
+def raw(warehouse) -> Raw:
+    return read_raw(warehouse)
 
 
-def split_factor(splits: pd.DataFrame, symbol: str, after: date, until: date | None) -> Fraction:
-    """Product of the factors of `symbol`'s splits effective in (after, until]."""
-    factor = Fraction(1)
-    for row in splits[splits["symbol"] == symbol].itertuples():
-        if row.effective_date > after and (until is None or row.effective_date <= until):
-            factor *= Fraction(row.factor)
-    return factor
-
-
-def cash_changes(raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Every cash event: deposits and sells add, withdrawals, buys and fees take away."""
-    trades = raw["trades"]
-    trade_cash = pd.DataFrame(
-        {
-            "account_id": trades["account_id"],
-            "day": trades["day"],
-            "at": trades["at"],
-            "change": [
-                (-a if s == "buy" else a) - f
-                for s, a, f in zip(trades["side"], trades["amount"], trades["fee"], strict=True)
-            ],
-        }
-    )
-    movements = raw["movements"]
-    movement_cash = pd.DataFrame(
-        {
-            "account_id": movements["account_id"],
-            "day": movements["day"],
-            "at": movements["at"],
-            "change": [
-                a if k == "deposit" else -a
-                for k, a in zip(movements["kind"], movements["amount"], strict=True)
-            ],
-        }
-    )
-    return pd.concat([trade_cash, movement_cash], ignore_index=True).sort_values("at")
-
-
-def fifo(raw: dict[str, pd.DataFrame]) -> dict[str, dict[str, Decimal]]:
+def fifo(raw: Raw) -> dict[str, dict[str, Decimal]]:
     """Per account: realised P&L, and cost of the lots still held, FIFO in post-split shares."""
     result: dict[str, dict[str, Decimal]] = {}
     lots: dict[tuple[str, str], deque] = {}
-    for trade in raw["trades"].itertuples():
-        shares = trade.quantity * split_factor(raw["splits"], trade.symbol, trade.day, None)
+    for trade in raw.trades.itertuples():
+        shares = trade.quantity * split_factor(raw.splits, trade.symbol, trade.day, None)
         book = lots.setdefault((trade.account_id, trade.symbol), deque())
         totals = result.setdefault(trade.account_id, {"realised": Decimal(0), "open": Decimal(0)})
         if trade.side == "buy":
@@ -172,8 +106,9 @@ def test_each_day_brought_activity_and_a_rerun_adds_nothing(warehouse):
 
 
 def test_cash_reconciles_for_every_account_and_never_goes_negative(warehouse, raw):
-    changes = cash_changes(raw)
-    opening = dict(zip(raw["accounts"]["account_id"], raw["accounts"]["balance"], strict=True))
+    owed = dividends_owed(raw)
+    changes = cash_changes(raw, owed)
+    opening = dict(zip(raw.accounts["account_id"], raw.accounts["balance"], strict=True))
     for account_id, account in changes.groupby("account_id"):
         running = opening[account_id] + account["change"].cumsum()
         assert (running >= 0).all(), f"{account_id} spent cash it did not have"
@@ -197,17 +132,17 @@ def test_cash_reconciles_for_every_account_and_never_goes_negative(warehouse, ra
     for row in daily.sample(300, random_state=1).itertuples():
         to_date = changes[(changes["account_id"] == row.account_id) & (changes["day"] <= row.day)]
         assert row.cash == opening[row.account_id] + to_date["change"].sum(), row
-        assert row.equity == row.cash + row.market_value
+        assert row.equity == row.cash + row.market_value + receivable(owed, row.account_id, row.day)
     assert (daily["cash"] >= 0).all()
 
 
 def test_holdings_equal_buys_minus_sells_and_are_never_negative(warehouse, raw):
-    trades = raw["trades"]
+    trades = raw.trades
     for (account_id, symbol), held in trades.groupby(["account_id", "symbol"]):
         running = Fraction(0)
         for trade in held.itertuples():
             signed = trade.quantity if trade.side == "buy" else -trade.quantity
-            running += signed * split_factor(raw["splits"], symbol, trade.day, None)
+            running += signed * split_factor(raw.splits, symbol, trade.day, None)
             assert running >= 0, f"{account_id} sold {symbol} it did not hold ({trade.trade_id})"
 
     positions = frame(
@@ -226,7 +161,7 @@ def test_holdings_equal_buys_minus_sells_and_are_never_negative(warehouse, raw):
         expected = sum(
             (
                 (t.quantity if t.side == "buy" else -t.quantity)
-                * split_factor(raw["splits"], row.symbol, t.day, row.day)
+                * split_factor(raw.splits, row.symbol, t.day, row.day)
                 for t in mine.itertuples()
             ),
             Fraction(0),
@@ -264,7 +199,7 @@ def test_market_value_is_quantity_times_that_days_close(warehouse, raw):
         " unrealised_pnl from mart.mart_positions",
         ["symbol", "day", "quantity", "close", "market_value", "cost_basis", "unrealised"],
     )
-    merged = positions.merge(raw["closes"], on=["symbol", "day"], suffixes=("", "_raw"))
+    merged = positions.merge(raw.closes, on=["symbol", "day"], suffixes=("", "_raw"))
     assert len(merged) == len(positions)
     expected = [
         (q * c).quantize(CENT, ROUND_HALF_UP)

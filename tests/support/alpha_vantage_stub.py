@@ -36,6 +36,8 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import parse_qs, urlsplit
 
+from data_generator.reference.trading_calendar import is_trading_day
+
 REPO_ROOT = Path(__file__).resolve().parents[2]  # where `python -m tests.support...` runs
 QUERY_PATH = "/query"
 DAILY_FUNCTION = "TIME_SERIES_DAILY"
@@ -206,12 +208,13 @@ def error_message_body(function: str = "TIME_SERIES_DAILY") -> bytes:
     )
 
 
-def last_weekdays(end: date, count: int) -> list[date]:
-    """The `count` weekdays up to and including `end` (if it is one), oldest first."""
+def last_sessions(end: date, count: int) -> list[date]:
+    """The `count` NYSE sessions up to and including `end` (if it is one), oldest first: the
+    real API has no bar on a weekend or an exchange holiday."""
     days: list[date] = []
     day = end
     while len(days) < count:
-        if day.weekday() < 5:
+        if is_trading_day(day):
             days.append(day)
         day -= timedelta(days=1)
     return days[::-1]
@@ -226,7 +229,7 @@ def standard_bars(symbol: str, end: date, count: int = STANDARD_SERIES_DAYS) -> 
     seed = zlib.crc32(symbol.encode())
     base_cents = 2_000 + seed % 48_000
     bars: dict[date, Bar] = {}
-    for day in last_weekdays(end, count):
+    for day in last_sessions(end, count):
         n = day.toordinal()
         close = base_cents + (n * 37 + seed) % 401 - 200
         open_ = close + (n * 13) % 101 - 50

@@ -1,6 +1,6 @@
--- For every account: opening cash + deposits − withdrawals − buys + sells − fees to the as-of
--- date, summed straight from the ledger facts, is the summary's cash; returns the accounts
--- where it is not.
+-- For every account: opening cash + deposits − withdrawals − buys + sells − fees + dividends
+-- paid to the as-of date, summed straight from the ledger facts, is the summary's cash;
+-- returns the accounts where it is not.
 with
 
 accounts as (
@@ -18,6 +18,12 @@ trades as (
 cash_movements as (
 
     select * from {{ ref('fct_cash_movements') }}
+
+),
+
+dividend_payments as (
+
+    select * from {{ ref('fct_dividend_payments') }}
 
 ),
 
@@ -61,6 +67,20 @@ movement_cash as (
 
 ),
 
+dividend_cash as (
+
+    select
+        dividend_payments.account_id,
+        sum(dividend_payments.paid_amount) as cash_change
+
+    from dividend_payments
+    inner join summary
+        on dividend_payments.account_id = summary.account_id
+    where dividend_payments.paid_date <= summary.as_of_date
+    group by dividend_payments.account_id
+
+),
+
 reconciled as (
 
     select
@@ -68,7 +88,8 @@ reconciled as (
         summary.cash_balance,
         accounts.balance
         + coalesce(movement_cash.cash_change, 0)
-        + coalesce(trade_cash.cash_change, 0) as ledger_cash
+        + coalesce(trade_cash.cash_change, 0)
+        + coalesce(dividend_cash.cash_change, 0) as ledger_cash
 
     from summary
     inner join accounts
@@ -77,6 +98,8 @@ reconciled as (
         on summary.account_id = trade_cash.account_id
     left join movement_cash
         on summary.account_id = movement_cash.account_id
+    left join dividend_cash
+        on summary.account_id = dividend_cash.account_id
 
 )
 

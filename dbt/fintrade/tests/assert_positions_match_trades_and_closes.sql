@@ -1,6 +1,8 @@
 -- Each position is what its trades add up to and is valued at that day's close: quantity =
 -- Σ signed trade quantities × the splits effective after the trade and on or before the day,
--- and market_value = quantity × the day's close; returns the positions where either fails.
+-- and market_value = quantity × the close of the symbol's latest bar on or before the day, in
+-- the day's shares (divided by the splits after that bar and on or before the day); returns
+-- the positions where any of it fails.
 with
 
 positions as (
@@ -21,7 +23,8 @@ stock_splits as (
 
 ),
 
-daily_prices as (
+-- Not materialized: read twice (a close by key, the later bars by a range of the same key).
+daily_prices as not materialized (
 
     select * from {{ ref('fct_daily_prices') }}
 
@@ -72,6 +75,33 @@ traded_positions as (
 
 ),
 
+day_closes as (
+
+    select
+        positions.account_id,
+        positions.symbol,
+        positions.as_of_date,
+        daily_prices.close_price
+        / coalesce(round(exp(sum(ln(stock_splits.split_factor))), 9), 1) as day_close_price
+
+    from positions
+    inner join daily_prices
+        on
+            positions.symbol = daily_prices.symbol
+            and positions.close_price_date = daily_prices.price_date
+    left join stock_splits
+        on
+            positions.symbol = stock_splits.symbol
+            and positions.close_price_date < stock_splits.effective_date
+            and positions.as_of_date >= stock_splits.effective_date
+    group by
+        positions.account_id,
+        positions.symbol,
+        positions.as_of_date,
+        daily_prices.close_price
+
+),
+
 mismatches as (
 
     select
@@ -81,7 +111,7 @@ mismatches as (
         positions.quantity,
         traded_positions.traded_quantity,
         positions.market_value,
-        daily_prices.close_price
+        day_closes.day_close_price
 
     from positions
     left join traded_positions
@@ -89,16 +119,23 @@ mismatches as (
             positions.account_id = traded_positions.account_id
             and positions.symbol = traded_positions.symbol
             and positions.as_of_date = traded_positions.as_of_date
-    left join daily_prices
+    left join day_closes
         on
-            positions.symbol = daily_prices.symbol
-            and positions.as_of_date = daily_prices.price_date
+            positions.account_id = day_closes.account_id
+            and positions.symbol = day_closes.symbol
+            and positions.as_of_date = day_closes.as_of_date
     where
         abs(positions.quantity - coalesce(traded_positions.traded_quantity, 0)) > 0.000001
-        or (
-            daily_prices.close_price is not null
-            and positions.market_value
-            <> round(positions.quantity * daily_prices.close_price, 2)
+        or day_closes.day_close_price is null
+        or positions.market_value
+        <> round(positions.quantity * day_closes.day_close_price, 2)
+        or exists (
+            select 1
+            from daily_prices as later_bars
+            where
+                later_bars.symbol = positions.symbol
+                and later_bars.price_date > positions.close_price_date
+                and later_bars.price_date <= positions.as_of_date
         )
 
 )

@@ -24,9 +24,10 @@ daily_prices as (
 
 ),
 
--- A dividend reinvested at the ex-date close grows the holding by amount / close; a dividend
--- whose ex-date has no bar cannot be priced and is left out. One key lookup per dividend: a
--- join would read every bar of the history to price a few thousand dividends.
+-- A dividend reinvested at the ex-date close grows the holding by amount / close. When the
+-- ex-date has no bar it is reinvested at the next bar's close, so it still counts from the next
+-- bar; one after the latest bar waits for it. One key lookup per dividend: a join would read
+-- every bar of the history to price a few thousand dividends.
 dividend_growth as (
 
     select
@@ -40,7 +41,9 @@ dividend_growth as (
         from daily_prices
         where
             daily_prices.symbol = dividends.symbol
-            and daily_prices.price_date = dividends.ex_dividend_date
+            and daily_prices.price_date >= dividends.ex_dividend_date
+        order by daily_prices.price_date
+        limit 1
     ) as ex_date_bars
 
 ),

@@ -37,6 +37,38 @@ dividends as (
 
 ),
 
+-- Each dividend on the bar it counts from: its ex-date's, or the next one when the ex-date has
+-- no bar (one index probe per dividend), so a missing bar never drops it from the returns.
+dividend_first_bars as (
+
+    select
+        dividends.symbol,
+        dividends.dividend_amount,
+        (
+            select min(daily_prices.price_date)
+            from daily_prices
+            where
+                daily_prices.symbol = dividends.symbol
+                and daily_prices.price_date >= dividends.ex_dividend_date
+        ) as price_date
+
+    from dividends
+
+),
+
+dividend_bars as (
+
+    select
+        symbol,
+        price_date,
+        sum(dividend_amount) as dividend_amount
+
+    from dividend_first_bars
+    where price_date is not null
+    group by symbol, price_date
+
+),
+
 -- A fingerprint of every factor in force per symbol; 'none' for a symbol without actions.
 adjustment_versions as (
 
@@ -207,7 +239,7 @@ with_factors as (
         coalesce(
             previous_day_factors.total_return_factor, day_factors.total_return_factor, 1
         ) as previous_total_return_factor,
-        coalesce(dividends.dividend_amount, 0) as dividend_amount,
+        coalesce(dividend_bars.dividend_amount, 0) as dividend_amount,
         coalesce(adjustment_versions.adjustment_version, 'none') as adjustment_version
 
     from window_prices
@@ -221,10 +253,10 @@ with_factors as (
             window_prices.symbol = previous_day_factors.symbol
             and window_prices.previous_price_date >= previous_day_factors.valid_from_date
             and window_prices.previous_price_date < previous_day_factors.valid_to_date
-    left join dividends
+    left join dividend_bars
         on
-            window_prices.symbol = dividends.symbol
-            and window_prices.price_date = dividends.ex_dividend_date
+            window_prices.symbol = dividend_bars.symbol
+            and window_prices.price_date = dividend_bars.price_date
     left join adjustment_versions
         on window_prices.symbol = adjustment_versions.symbol
 

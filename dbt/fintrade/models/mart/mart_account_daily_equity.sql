@@ -30,6 +30,12 @@ cash_movements as (
 
 ),
 
+dividend_payments as (
+
+    select * from {{ ref('fct_dividend_payments') }}
+
+),
+
 positions as (
 
     select * from {{ ref('mart_positions') }}
@@ -91,7 +97,8 @@ cash_flows as (
         0 as withdrawal_amount,
         case when trade_type = 'buy' then traded_amount else 0 end as bought_amount,
         case when trade_type = 'sell' then traded_amount else 0 end as sold_amount,
-        fee_amount
+        fee_amount,
+        0 as dividend_income
 
     from trades
 
@@ -104,9 +111,25 @@ cash_flows as (
         case when movement_type = 'withdrawal' then amount else 0 end as withdrawal_amount,
         0 as bought_amount,
         0 as sold_amount,
-        0 as fee_amount
+        0 as fee_amount,
+        0 as dividend_income
 
     from cash_movements
+
+    union all
+
+    -- A dividend is cash on its payment date; one paid after the as-of date is not yet.
+    select
+        account_id,
+        paid_date as flow_date,
+        0 as deposit_amount,
+        0 as withdrawal_amount,
+        0 as bought_amount,
+        0 as sold_amount,
+        0 as fee_amount,
+        paid_amount as dividend_income
+
+    from dividend_payments
 
 ),
 
@@ -120,7 +143,8 @@ daily_flows as (
         sum(cash_flows.withdrawal_amount) as withdrawal_amount,
         sum(cash_flows.bought_amount) as bought_amount,
         sum(cash_flows.sold_amount) as sold_amount,
-        sum(cash_flows.fee_amount) as fee_amount
+        sum(cash_flows.fee_amount) as fee_amount,
+        sum(cash_flows.dividend_income) as dividend_income
 
     from cash_flows
     inner join trading_days
@@ -157,7 +181,8 @@ cumulative_flows as (
         sum(coalesce(daily_flows.withdrawal_amount, 0)) over account_history as withdrawal_amount,
         sum(coalesce(daily_flows.bought_amount, 0)) over account_history as bought_amount,
         sum(coalesce(daily_flows.sold_amount, 0)) over account_history as sold_amount,
-        sum(coalesce(daily_flows.fee_amount, 0)) over account_history as fee_amount
+        sum(coalesce(daily_flows.fee_amount, 0)) over account_history as fee_amount,
+        sum(coalesce(daily_flows.dividend_income, 0)) over account_history as dividend_income
 
     from account_days
     left join daily_flows
@@ -167,6 +192,24 @@ cumulative_flows as (
     window account_history as (
         partition by account_days.account_id order by account_days.trading_date
     )
+
+),
+
+-- Between its ex-date and its payment a dividend is owed but not yet cash: a receivable, so
+-- equity does not dip on the ex-date, when the price drops by about the dividend.
+receivables as (
+
+    select
+        dividend_payments.account_id,
+        trading_days.trading_date,
+        sum(dividend_payments.paid_amount) as dividend_receivable
+
+    from dividend_payments
+    inner join trading_days
+        on
+            dividend_payments.ex_dividend_date <= trading_days.trading_date
+            and dividend_payments.paid_date > trading_days.trading_date
+    group by dividend_payments.account_id, trading_days.trading_date
 
 ),
 
@@ -196,6 +239,7 @@ equity_parts as (
         cast(cumulative_flows.bought_amount as numeric(18, 2)) as bought_amount,
         cast(cumulative_flows.sold_amount as numeric(18, 2)) as sold_amount,
         cast(cumulative_flows.fee_amount as numeric(18, 2)) as fee_amount,
+        cast(cumulative_flows.dividend_income as numeric(18, 2)) as dividend_income,
         cast(
             cumulative_flows.opening_cash
             + cumulative_flows.deposit_amount
@@ -203,18 +247,26 @@ equity_parts as (
             - cumulative_flows.bought_amount
             + cumulative_flows.sold_amount
             - cumulative_flows.fee_amount
+            + cumulative_flows.dividend_income
             as numeric(18, 2)
         ) as cash_balance,
         cast(coalesce(position_totals.market_value, 0) as numeric(18, 2)) as market_value,
         cast(coalesce(position_totals.cost_basis, 0) as numeric(18, 2)) as cost_basis,
         cast(coalesce(position_totals.unrealised_pnl, 0) as numeric(18, 2)) as unrealised_pnl,
-        cast(coalesce(position_totals.realised_pnl, 0) as numeric(18, 2)) as realised_pnl
+        cast(coalesce(position_totals.realised_pnl, 0) as numeric(18, 2)) as realised_pnl,
+        cast(
+            coalesce(receivables.dividend_receivable, 0) as numeric(18, 2)
+        ) as dividend_receivable
 
     from cumulative_flows
     left join position_totals
         on
             cumulative_flows.account_id = position_totals.account_id
             and cumulative_flows.trading_date = position_totals.as_of_date
+    left join receivables
+        on
+            cumulative_flows.account_id = receivables.account_id
+            and cumulative_flows.trading_date = receivables.trading_date
 
 ),
 
@@ -222,7 +274,9 @@ final as (
 
     select
         *,
-        cast(cash_balance + market_value as numeric(18, 2)) as total_equity
+        cast(
+            cash_balance + market_value + dividend_receivable as numeric(18, 2)
+        ) as total_equity
 
     from equity_parts
 

@@ -72,7 +72,9 @@ final as (
     select
         accounts.account_id,
         accounts.account_type,
+        -- The opening cash, kept under its original name for what reads it.
         accounts.balance,
+        accounts.balance as opening_cash,
         as_of.as_of_date,
         coalesce(account_trades.trade_count, 0) as trade_count,
         coalesce(account_trades.buy_trade_count, 0) as buy_trade_count,
@@ -89,6 +91,8 @@ final as (
         coalesce(latest_equity.deposit_amount, 0) as deposit_amount,
         coalesce(latest_equity.withdrawal_amount, 0) as withdrawal_amount,
         coalesce(latest_equity.fee_amount, 0) as fee_amount,
+        coalesce(latest_equity.dividend_income, 0) as dividend_income,
+        coalesce(latest_equity.dividend_receivable, 0) as dividend_receivable,
         coalesce(latest_equity.total_equity, accounts.balance) as total_equity
 
     from accounts

@@ -92,7 +92,10 @@ stored_versions as (
         stored_rows.adjustment_version
 
     from {{ this }} as stored_rows
-    where stored_rows.trading_date >= {{ first_trading_date }}
+    where
+        stored_rows.trading_date >= {{ first_trading_date }}
+        -- A row of activity without a bar has no version of its own.
+        and stored_rows.adjustment_version is not null
 
 ),
 
@@ -193,7 +196,61 @@ rebuilt_prices as (
 
 ),
 
-final as (
+-- Orders or trades of a symbol on a day it has no bar (a vendor gap): the day still gets its
+-- row, price columns null, so every trade and order is counted.
+unpriced_activity as (
+
+    select
+        coalesce(daily_trades.trade_date, daily_orders.order_date) as trading_date,
+        coalesce(daily_trades.symbol, daily_orders.symbol) as symbol
+
+    from daily_trades
+    full outer join daily_orders
+        on
+            daily_trades.trade_date = daily_orders.order_date
+            and daily_trades.symbol = daily_orders.symbol
+
+),
+
+-- A daily build looks only at the days in the lookback window or whose activity changed.
+rebuilt_activity as (
+
+    select unpriced_activity.*
+
+    from unpriced_activity
+    {% if is_incremental() %}
+    where
+        unpriced_activity.trading_date >= {{ first_trading_date }}
+        or exists (
+            select 1
+            from changed_activity_days
+            where
+                changed_activity_days.symbol = unpriced_activity.symbol
+                and changed_activity_days.trading_date = unpriced_activity.trading_date
+        )
+    {% endif %}
+
+),
+
+unpriced_days as (
+
+    select rebuilt_activity.*
+
+    from rebuilt_activity
+    cross join as_of
+    where
+        rebuilt_activity.trading_date <= as_of.as_of_date
+        and not exists (
+            select 1
+            from daily_prices
+            where
+                daily_prices.symbol = rebuilt_activity.symbol
+                and daily_prices.price_date = rebuilt_activity.trading_date
+        )
+
+),
+
+rebuilt_rows as (
 
     select
         daily_prices.price_date as trading_date,
@@ -206,6 +263,50 @@ final as (
         daily_prices.price_change_pct,
         daily_prices.volume as market_volume,
         daily_prices.adjusted_volume as adjusted_market_volume,
+        daily_prices.total_return_pct,
+        daily_prices.split_factor,
+        daily_prices.dividend_amount,
+        daily_prices.adjustment_version
+
+    from rebuilt_prices as daily_prices
+    cross join as_of
+    where daily_prices.price_date <= as_of.as_of_date
+
+    union all
+
+    select
+        trading_date,
+        symbol,
+        cast(null as numeric(18, 4)) as open_price,
+        cast(null as numeric(18, 4)) as high_price,
+        cast(null as numeric(18, 4)) as low_price,
+        cast(null as numeric(18, 4)) as close_price,
+        cast(null as numeric(24, 6)) as adjusted_close_price,
+        cast(null as numeric(18, 4)) as price_change_pct,
+        cast(null as bigint) as market_volume,
+        cast(null as bigint) as adjusted_market_volume,
+        cast(null as numeric(18, 4)) as total_return_pct,
+        cast(null as numeric(24, 6)) as split_factor,
+        cast(null as numeric(18, 6)) as dividend_amount,
+        cast(null as text) as adjustment_version
+
+    from unpriced_days
+
+),
+
+final as (
+
+    select
+        daily_prices.trading_date,
+        daily_prices.symbol,
+        daily_prices.open_price,
+        daily_prices.high_price,
+        daily_prices.low_price,
+        daily_prices.close_price,
+        daily_prices.adjusted_close_price,
+        daily_prices.price_change_pct,
+        daily_prices.market_volume,
+        daily_prices.adjusted_market_volume,
         coalesce(daily_orders.order_count, 0) as order_count,
         coalesce(daily_orders.cancelled_order_count, 0) as cancelled_order_count,
         coalesce(daily_trades.trade_count, 0) as trade_count,
@@ -223,17 +324,15 @@ final as (
         daily_prices.dividend_amount,
         daily_prices.adjustment_version
 
-    from rebuilt_prices as daily_prices
-    cross join as_of
+    from rebuilt_rows as daily_prices
     left join daily_trades
         on
-            daily_prices.price_date = daily_trades.trade_date
+            daily_prices.trading_date = daily_trades.trade_date
             and daily_prices.symbol = daily_trades.symbol
     left join daily_orders
         on
-            daily_prices.price_date = daily_orders.order_date
+            daily_prices.trading_date = daily_orders.order_date
             and daily_prices.symbol = daily_orders.symbol
-    where daily_prices.price_date <= as_of.as_of_date
 
 )
 

@@ -123,6 +123,25 @@ later_split_factors as (
 
 ),
 
+-- A close carried forward over a split day without a bar is in pre-split shares: divided by
+-- the splits effective after its date and on or before the day, it is in the day's shares.
+carried_split_factors as (
+
+    select
+        symbol_days.symbol,
+        symbol_days.trading_date,
+        round(exp(sum(ln(stock_splits.split_factor))), 9) as carried_split_factor
+
+    from symbol_days
+    inner join stock_splits
+        on
+            symbol_days.symbol = stock_splits.symbol
+            and symbol_days.close_price_date < stock_splits.effective_date
+            and symbol_days.trading_date >= stock_splits.effective_date
+    group by symbol_days.symbol, symbol_days.trading_date
+
+),
+
 day_positions as (
 
     select
@@ -135,6 +154,7 @@ day_positions as (
         position_days.realised_pnl,
         symbol_days.close_price_date,
         daily_prices.close_price
+        / coalesce(carried_split_factors.carried_split_factor, 1) as close_price
 
     from position_days
     inner join symbol_days
@@ -149,6 +169,10 @@ day_positions as (
         on
             position_days.symbol = later_split_factors.symbol
             and position_days.trading_date = later_split_factors.trading_date
+    left join carried_split_factors
+        on
+            position_days.symbol = carried_split_factors.symbol
+            and position_days.trading_date = carried_split_factors.trading_date
 
 ),
 
@@ -162,7 +186,7 @@ final as (
         cast(cost_basis / nullif(quantity, 0) as numeric(18, 4)) as average_cost,
         cast(cost_basis as numeric(18, 2)) as cost_basis,
         close_price_date,
-        close_price,
+        cast(close_price as numeric(18, 4)) as close_price,
         cast(quantity * close_price as numeric(18, 2)) as market_value,
         cast(
             cast(quantity * close_price as numeric(18, 2))

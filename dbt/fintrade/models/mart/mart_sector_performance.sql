@@ -14,7 +14,10 @@ final as (
         count(*) as stock_count,
         round(avg(return_30d_pct), 4) as avg_return_30d_pct,
         round(avg(volatility_30d_pct), 4) as avg_volatility_30d_pct,
+        -- A sum over the sector's stocks, not an average: kept under its original name for what
+        -- reads it, and as total_avg_volume_30d, which says what it is.
         cast(sum(avg_volume_30d) as bigint) as avg_daily_volume_30d,
+        cast(sum(avg_volume_30d) as bigint) as total_avg_volume_30d,
         round(avg(total_return_30d_pct), 4) as avg_total_return_30d_pct
 
     from stock_performance

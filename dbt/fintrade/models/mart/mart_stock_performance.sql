@@ -1,5 +1,6 @@
 {%- set trading_days_per_year = 252 -%}
 {%- set return_window_sessions = 30 -%}
+{%- set min_coverage = var('window_min_coverage') -%}
 
 with
 
@@ -17,10 +18,45 @@ stocks as (
 
 ),
 
+exchange_sessions as (
+
+    select * from {{ ref('dim_exchange_sessions') }}
+
+),
+
 as_of as (
 
     select coalesce({{ as_of_date() }}, max(price_date)) as as_of_date
     from daily_prices
+
+),
+
+-- Windows are counted in the exchange's sessions back from the as-of date, not in a symbol's
+-- own bars: a bar the vendor left out shortens a window's coverage instead of stretching the
+-- window past its name.
+recent_sessions as (
+
+    select
+        exchange_sessions.session_date,
+        as_of.as_of_date,
+        row_number() over (order by exchange_sessions.session_date desc) - 1 as sessions_ago
+
+    from exchange_sessions
+    cross join as_of
+    where
+        exchange_sessions.session_date <= as_of.as_of_date
+        and exchange_sessions.session_date > as_of.as_of_date - interval '13 months'
+
+),
+
+window_sessions as (
+
+    select
+        count(*) filter (
+            where session_date > as_of_date - interval '52 weeks'
+        ) as sessions_52w
+
+    from recent_sessions
 
 ),
 
@@ -43,13 +79,17 @@ recent_prices as (
         daily_prices.total_return_pct,
         daily_prices.log_return,
         as_of.as_of_date,
+        recent_sessions.sessions_ago,
         row_number() over (
             partition by daily_prices.symbol
             order by daily_prices.price_date desc
-        ) - 1 as sessions_ago
+        ) - 1 as bars_ago
 
     from daily_prices
     cross join as_of
+    inner join recent_sessions
+        on daily_prices.price_date = recent_sessions.session_date
+    -- The same 13 months as a range on the bars themselves, so they are read by the date index.
     where
         daily_prices.price_date <= as_of.as_of_date
         and daily_prices.price_date > as_of.as_of_date - interval '13 months'
@@ -71,19 +111,22 @@ latest as (
         total_return_pct as total_return_1d_pct
 
     from recent_prices
-    where sessions_ago = 0
+    where bars_ago = 0
 
 ),
 
+-- The close in force 30 sessions back: that session's, or the last before it when the symbol
+-- has no bar that day (adjusted prices are in today's shares, so carrying one over is sound).
 return_window_start as (
 
-    select
+    select distinct on (symbol)
         symbol,
         adjusted_close_price as window_start_close_price,
         total_return_close_price as window_start_total_return_close_price
 
     from recent_prices
-    where sessions_ago = {{ return_window_sessions }}
+    where sessions_ago >= {{ return_window_sessions }}
+    order by symbol asc, price_date desc
 
 ),
 
@@ -104,24 +147,82 @@ trailing_stats as (
 
     select
         symbol,
+        count(*) filter (
+            where price_date > as_of_date - interval '52 weeks'
+        ) as high_low_52w_sessions,
         max(adjusted_high_price) filter (
             where price_date > as_of_date - interval '52 weeks'
         ) as adjusted_high_52w_price,
         min(adjusted_low_price) filter (
             where price_date > as_of_date - interval '52 weeks'
         ) as adjusted_low_52w_price,
+        count(log_return) filter (
+            where sessions_ago < {{ trading_days_per_year }}
+        ) as volatility_1y_sessions,
         stddev_samp(log_return) filter (
             where sessions_ago < {{ trading_days_per_year }}
         ) as daily_log_return_stddev_1y,
+        count(log_return) filter (
+            where sessions_ago < {{ return_window_sessions }}
+        ) as volatility_30d_sessions,
         stddev_samp(log_return) filter (
             where sessions_ago < {{ return_window_sessions }}
         ) as daily_log_return_stddev_30d,
+        count(adjusted_volume) filter (
+            where sessions_ago < {{ return_window_sessions }}
+        ) as avg_volume_30d_sessions,
         avg(adjusted_volume) filter (
             where sessions_ago < {{ return_window_sessions }}
         ) as adjusted_avg_volume_30d
 
     from recent_prices
     group by symbol
+
+),
+
+-- A window's figure is null unless the sessions it observed cover `window_min_coverage` of the
+-- sessions it names (30 returns, 252 returns, the 52 weeks' sessions).
+covered_stats as (
+
+    select
+        trailing_stats.symbol,
+        trailing_stats.high_low_52w_sessions,
+        trailing_stats.volatility_1y_sessions,
+        trailing_stats.volatility_30d_sessions,
+        trailing_stats.avg_volume_30d_sessions,
+        case
+            when
+                trailing_stats.high_low_52w_sessions
+                >= ceil({{ min_coverage }} * window_sessions.sessions_52w)
+                then trailing_stats.adjusted_high_52w_price
+        end as adjusted_high_52w_price,
+        case
+            when
+                trailing_stats.high_low_52w_sessions
+                >= ceil({{ min_coverage }} * window_sessions.sessions_52w)
+                then trailing_stats.adjusted_low_52w_price
+        end as adjusted_low_52w_price,
+        case
+            when
+                trailing_stats.volatility_1y_sessions
+                >= ceil({{ min_coverage }} * {{ trading_days_per_year }})
+                then trailing_stats.daily_log_return_stddev_1y
+        end as daily_log_return_stddev_1y,
+        case
+            when
+                trailing_stats.volatility_30d_sessions
+                >= ceil({{ min_coverage }} * {{ return_window_sessions }})
+                then trailing_stats.daily_log_return_stddev_30d
+        end as daily_log_return_stddev_30d,
+        case
+            when
+                trailing_stats.avg_volume_30d_sessions
+                >= ceil({{ min_coverage }} * {{ return_window_sessions }})
+                then trailing_stats.adjusted_avg_volume_30d
+        end as adjusted_avg_volume_30d
+
+    from trailing_stats
+    cross join window_sessions
 
 ),
 
@@ -150,27 +251,27 @@ final as (
             4
         ) as return_ytd_pct,
         round(
-            trailing_stats.adjusted_high_52w_price * latest.as_of_split_factor, 4
+            covered_stats.adjusted_high_52w_price * latest.as_of_split_factor, 4
         ) as high_52w_price,
         round(
-            trailing_stats.adjusted_low_52w_price * latest.as_of_split_factor, 4
+            covered_stats.adjusted_low_52w_price * latest.as_of_split_factor, 4
         ) as low_52w_price,
         round(
             cast(
-                100 * trailing_stats.daily_log_return_stddev_1y
+                100 * covered_stats.daily_log_return_stddev_1y
                 * sqrt({{ trading_days_per_year }}) as numeric
             ),
             4
         ) as volatility_1y_pct,
         round(
             cast(
-                100 * trailing_stats.daily_log_return_stddev_30d
+                100 * covered_stats.daily_log_return_stddev_30d
                 * sqrt({{ trading_days_per_year }}) as numeric
             ),
             4
         ) as volatility_30d_pct,
         cast(
-            round(trailing_stats.adjusted_avg_volume_30d / latest.as_of_split_factor)
+            round(covered_stats.adjusted_avg_volume_30d / latest.as_of_split_factor)
             as bigint
         ) as avg_volume_30d,
         latest.total_return_1d_pct,
@@ -187,13 +288,17 @@ final as (
                 / previous_year_close.previous_year_total_return_close_price - 1
             ),
             4
-        ) as total_return_ytd_pct
+        ) as total_return_ytd_pct,
+        covered_stats.volatility_30d_sessions,
+        covered_stats.avg_volume_30d_sessions,
+        covered_stats.volatility_1y_sessions,
+        covered_stats.high_low_52w_sessions
 
     from latest
     inner join stocks
         on latest.symbol = stocks.symbol
-    inner join trailing_stats
-        on latest.symbol = trailing_stats.symbol
+    inner join covered_stats
+        on latest.symbol = covered_stats.symbol
     left join return_window_start
         on latest.symbol = return_window_start.symbol
     left join previous_year_close
