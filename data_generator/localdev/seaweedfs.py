@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import requests
+
 from data_generator.localdev.processes import (
     ServiceError,
     pid_alive,
@@ -87,7 +89,8 @@ def start_seaweedfs(
     secret_key: str,
     iam_config: Path | None = None,
 ) -> int:
-    """Start `weed mini` on 127.0.0.1 and return its pid once the S3 port answers.
+    """Start `weed mini` on 127.0.0.1 and return its pid once it can serve what it stores: the
+    S3 port answers and the volume server has registered with the master.
 
     `iam_config` is SeaweedFS's advanced IAM file (STS signing key, roles, policies): with it
     the server also issues temporary credentials (AssumeRole) and verifies their session token,
@@ -132,10 +135,26 @@ def start_seaweedfs(
     )
     try:
         wait_until(lambda: port_open("127.0.0.1", base_port), "SeaweedFS S3")
+        wait_until(lambda: _volume_registered(ports["master.port"]), "SeaweedFS's volume server")
     except ServiceError:
         process.kill()
         raise
     return process.pid
+
+
+def _volume_registered(master_port: int) -> bool:
+    """Whether the master knows a volume server. The S3 port opens first; on a loaded machine a
+    restarted server answered a read of an object it held with InternalError until then."""
+    try:
+        reply = requests.get(f"http://127.0.0.1:{master_port}/dir/status", timeout=1)
+        topology = reply.json().get("Topology") or {}
+    except (requests.RequestException, ValueError):
+        return False
+    return any(
+        rack.get("DataNodes")
+        for center in topology.get("DataCenters") or []
+        for rack in center.get("Racks") or []
+    )
 
 
 def _free_s3_port() -> int:
