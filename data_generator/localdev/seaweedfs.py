@@ -69,7 +69,11 @@ def _s3_credentials(settings: Settings) -> tuple[str, str]:
 
 
 def weed_ports(base: int) -> dict[str, int]:
-    """Every port `weed mini` opens, laid out from one base so two servers never collide."""
+    """Every port `weed mini` opens, laid out from one base so two servers never collide.
+
+    The gRPC ports are named too: by default each is its HTTP port + 10000, outside the range
+    the caller checked, and often inside the kernel's ephemeral range, where a busy one kept the
+    server from starting."""
     return {
         "s3.port": base,
         "master.port": base + 1,
@@ -77,6 +81,10 @@ def weed_ports(base: int) -> dict[str, int]:
         "filer.port": base + 3,
         "admin.port": base + 4,
         "webdav.port": base + 5,
+        "master.port.grpc": base + 6,
+        "volume.port.grpc": base + 7,
+        "filer.port.grpc": base + 8,
+        "admin.port.grpc": base + 9,
         "s3.port.iceberg": 0,
         "s3.port.lance": 0,
     }
@@ -121,6 +129,8 @@ def start_seaweedfs(
         f"-s3.config={config}",
         "-webdav=false",
         "-admin.ui=false",
+        # Its default reports to the vendor's server: nothing leaves this machine.
+        "-master.telemetry=false",
         *(f"-{flag}={port}" for flag, port in ports.items()),
         *([f"-s3.iam.config={iam_config}"] if iam_config else []),
     ]
