@@ -34,11 +34,18 @@ def free_port(reserved: frozenset[int] = RESERVED_PORTS) -> int:
             return port
 
 
-def free_port_base(width: int = 8) -> int:
-    """A base port in 20000-40000 with `width` free ports from it (weed mini opens several)."""
+# `weed mini` also opens its S3 gateway's gRPC port at the S3 port + 10000, which no flag moves:
+# bases stay low enough that it is below the kernel's ephemeral ports (32768 on), where a client
+# socket of any program may hold it.
+WEED_S3_GRPC_OFFSET = 10000
+
+
+def free_port_base(width: int = 10) -> int:
+    """A base port in 20000-22700 with `width` free ports from it (weed mini opens several) and
+    its S3 gRPC port (base + 10000) free too."""
     for _ in range(50):
-        base = 20000 + secrets.randbelow(20000)
-        ports = range(base, base + width)
+        base = 20000 + secrets.randbelow(2700)
+        ports = [*range(base, base + width), base + WEED_S3_GRPC_OFFSET]
         if not any(processes.port_open("127.0.0.1", p) for p in ports) and all(
             bindable(p) for p in ports
         ):
