@@ -71,6 +71,14 @@ class LakeMode(StrEnum):
     S3 = "s3"
 
 
+class Engine(StrEnum):
+    """Which engine dbt builds the warehouse on: PostgreSQL (the warehouse the loaders fill), or
+    DuckDB, embedded, reading raw from the lake (docs/engines.md)."""
+
+    POSTGRES = "postgres"
+    DUCKDB = "duckdb"
+
+
 class ConfigError(FintradeError, ValueError):
     """A setting has a value the project cannot use; the message names the variable."""
 
@@ -176,6 +184,11 @@ class Settings(BaseSettings):
 
     local_state_dir: Path = Field(LOCAL_STATE_DIR, alias="FINTRADE_STATE_DIR")
 
+    # The second engine (docs/engines.md): `fintrade build --engine duckdb` and the dashboard
+    # default to FINTRADE_ENGINE; the DuckDB database is one file (default under the state dir).
+    engine: Engine = Field(Engine.POSTGRES, alias="FINTRADE_ENGINE")
+    duckdb_path: Path | None = Field(None, alias="FINTRADE_DUCKDB_PATH")
+
     # The Celery broker of `make airflow EXECUTOR=celery` (localdev/redis_server.py): used when
     # it answers, else a project-local redis-server is started.
     redis_url: str = Field("redis://127.0.0.1:6379/0", alias="FINTRADE_REDIS_URL", repr=False)
@@ -239,6 +252,11 @@ class Settings(BaseSettings):
         if self.price_source is PriceSourceKind.ALPHA_VANTAGE and not self.alpha_vantage_api_key:
             raise ValueError("FINTRADE_PRICE_SOURCE=alphavantage needs ALPHA_VANTAGE_API_KEY")
         return self
+
+    @property
+    def duckdb_file(self) -> Path:
+        """The DuckDB database dbt builds with `--target duckdb` and the dashboard reads."""
+        return self.duckdb_path or self.local_state_dir / "fintrade.duckdb"
 
     @property
     def uses_local_s3(self) -> bool:
