@@ -16,12 +16,13 @@ STACK_TEST_ARGS ?=
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup services-up services-down services-status demo test test-unit lint bench browser dashboard stack-test
+.PHONY: help setup services-up services-down services-status demo test test-unit test-duckdb lint bench browser dashboard stack-test
 
 help:
 	@echo "make demo     set up, start local services, run the pipeline for DATE=$(DATE), show marts"
 	@echo "make test     set up and run every test (pytest: ingestion, dbt, Airflow DAG, compose)"
 	@echo "make test-unit  the fast tier only: pure logic, no servers (tests/unit)"
+	@echo "make test-duckdb  the DuckDB engine's parity and dashboard tests (docs/engines.md)"
 	@echo "make lint     ruff + sqlfluff + mypy"
 	@echo "make stack-test  the Docker Compose stack, up for real and checked (needs a Docker engine)"
 	@echo "make airflow  the Airflow UI on http://127.0.0.1:8080 (services must be up)"
@@ -84,6 +85,12 @@ test: setup browser
 
 test-unit: setup
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+# The second engine's tests alone (docs/engines.md): a demo day built on PostgreSQL and on DuckDB
+# from the lake, every mart column compared, the dashboard over DuckDB. `make test` runs them too.
+test-duckdb: setup browser
+	$(BIN)/pytest tests/unit/test_engine_parity_compare.py tests/integration/test_engine_parity.py \
+		tests/integration/test_dashboard_duckdb.py $(PYTEST_ARGS)
 
 # The Compose stack with a real Docker engine (started here when none answers and this is root):
 # official images where pullable, else local builds from docker/local-images/. See docs/docker.md.

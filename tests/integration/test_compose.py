@@ -738,7 +738,8 @@ def test_workflow_runs_the_same_make_targets_as_ci_run(workflow):
     }
     ci_targets = _make_targets(CI_RUN.read_text())
     assert ci_targets == {"test", "stack-test"}
-    assert workflow_targets == ci_targets | {"lint"}
+    # `test-duckdb` is a subset of `make test` (the DuckDB job runs it on its own runner).
+    assert workflow_targets == ci_targets | {"lint", "test-duckdb"}
     python_versions = {
         step["with"]["python-version"]
         for job in workflow["jobs"].values()
@@ -760,7 +761,16 @@ def test_make_targets_called_by_ci_exist():
     assert (ROOT / "Makefile").is_file(), "Makefile is missing"
     makefile = (ROOT / "Makefile").read_text()
     defined = set(re.findall(r"^([\w-]+):", makefile, re.MULTILINE))
-    assert {"lint", "test", "stack-test"} <= defined
+    assert {"lint", "test", "test-duckdb", "stack-test"} <= defined
+
+
+def test_the_duckdb_job_runs_tests_make_test_runs_too():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\ntest-duckdb:", 1)[1].split("\n\n", 1)[0]
+    paths = re.findall(r"tests/[\w/]+\.py", recipe)
+    assert paths and all((ROOT / path).is_file() for path in paths)
+    # `make test` is plain pytest over the whole tree, so it collects these files too.
+    assert re.search(r"^test: setup browser\n\t\$\(BIN\)/pytest \$\(PYTEST_ARGS\)$", makefile, re.M)
 
 
 def test_ci_run_is_strict_bash_from_the_repo_root():

@@ -1,0 +1,62 @@
+"""The parity test's yardstick: it must see a difference at a column's declared scale, and only
+there, or the DuckDB build could drift unnoticed (tests/support/engine_parity.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from tests.support.engine_parity import Column, differences
+
+COLUMNS = [
+    Column("symbol"),
+    Column("price_date"),
+    Column("close_price", scale=4),
+    Column("log_return", is_float=True),
+]
+
+
+def test_same_rows_in_another_order_agree() -> None:
+    pg = [
+        ("AAPL", date(2026, 11, 24), Decimal("230.1200"), 0.01),
+        ("KO", date(2026, 11, 24), None, None),
+    ]
+    duck = [("KO", date(2026, 11, 24), None, None), ("AAPL", date(2026, 11, 24), 230.12, 0.01)]
+    assert differences("mart.x", COLUMNS, pg, duck) == []
+
+
+def test_a_value_off_at_the_declared_scale_is_named() -> None:
+    pg = [("AAPL", date(2026, 11, 24), Decimal("230.1200"), 0.01)]
+    duck = [("AAPL", date(2026, 11, 24), Decimal("230.1201"), 0.01)]
+    assert differences("mart.x", COLUMNS, pg, duck) == [
+        "mart.x.close_price: PostgreSQL Decimal('230.1200'), DuckDB Decimal('230.1201')"
+        " (1 rows differ)"
+    ]
+
+
+def test_digits_beyond_the_declared_scale_do_not_count() -> None:
+    pg = [("AAPL", date(2026, 11, 24), Decimal("230.12004"), 0.01)]
+    duck = [("AAPL", date(2026, 11, 24), Decimal("230.12000"), 0.01 + 1e-13)]
+    assert differences("mart.x", COLUMNS, pg, duck) == []
+
+
+def test_a_float_differing_beyond_the_tolerance_is_named() -> None:
+    pg = [("AAPL", date(2026, 11, 24), None, 0.0123)]
+    duck = [("AAPL", date(2026, 11, 24), None, 0.0124)]
+    assert [line.split(":")[0] for line in differences("mart.x", COLUMNS, pg, duck)] == [
+        "mart.x.log_return"
+    ]
+
+
+def test_a_null_on_one_side_only_is_named() -> None:
+    pg = [("AAPL", date(2026, 11, 24), Decimal("1.0000"), None)]
+    duck = [("AAPL", date(2026, 11, 24), None, None)]
+    assert differences("mart.x", COLUMNS, pg, duck)
+
+
+def test_row_counts_differing_are_named() -> None:
+    at = datetime(2026, 11, 24, tzinfo=UTC)
+    columns = [Column("loaded_at")]
+    assert differences("raw.x", columns, [(at,), (at,)], [(at,)]) == [
+        "raw.x: 2 rows on PostgreSQL, 1 on DuckDB"
+    ]
