@@ -49,6 +49,5 @@ def test_a_bad_port_setting_is_named():
 def test_an_unknown_engine_is_named_with_the_choices():
     result = run_dashboard("--engine", "sqlite", "--print-address")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].endswith(
-        "argument --engine: invalid choice: 'sqlite' (choose from 'postgres', 'duckdb')"
-    )
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.endswith("invalid choice: 'sqlite' (choose from 'postgres', 'duckdb')")
