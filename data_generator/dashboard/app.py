@@ -15,20 +15,21 @@ from pathlib import Path
 
 import flask
 import plotly.graph_objects as go
-import psycopg2
 from dash import Dash, Input, Output, dcc, html
 from plotly.offline import get_plotlyjs_version
 
 from data_generator.dashboard import figures
 from data_generator.dashboard.queries import (
+    QUERY_ERRORS,
     MartsEmpty,
     PriceBar,
     RunStatus,
     StockFigures,
     WarehouseUnavailable,
+    marts_location,
 )
 from data_generator.dashboard.source import Overview, WarehouseReader
-from data_generator.settings import Settings
+from data_generator.settings import Engine, Settings
 
 TITLE = "FinTrade DW"
 GRAPH_CONFIG: dcc.Graph.Config = {"displayModeBar": False, "responsive": True}
@@ -43,6 +44,8 @@ PLOTLY_BASIC_ROUTE = "/plotly-basic.min.js"
 PLOTLY_FULL_BUNDLE_ROUTE = "/_dash-component-suites/plotly/package_data/plotly.min.js"
 ONE_YEAR_SECONDS = 365 * 24 * 3600
 MARKED_STATUSES = ("failed", "stale")
+# What a picker's callback shows as a one-line message in place of the chart.
+CALLBACK_ERRORS: tuple[type[Exception], ...] = (WarehouseUnavailable, MartsEmpty, *QUERY_ERRORS)
 
 
 def create_app(settings: Settings, reader: WarehouseReader) -> Dash:
@@ -75,7 +78,7 @@ def create_app(settings: Settings, reader: WarehouseReader) -> Dash:
         try:
             overview = reader.overview()
             bars = reader.price_history(symbol, date.fromisoformat(start), date.fromisoformat(end))
-        except (WarehouseUnavailable, MartsEmpty, psycopg2.Error) as exc:
+        except CALLBACK_ERRORS as exc:
             return _message_figure(_one_line(exc)), _message(_one_line(exc))
         return figures.price_figure(symbol, bars), _figures_table(overview.stock(symbol))
 
@@ -100,16 +103,27 @@ def _page(reader: WarehouseReader, settings: Settings) -> html.Div:
         symbol = overview.stocks[0].symbol
         bars = reader.price_history(symbol, overview.default_start, overview.as_of_date)
     except WarehouseUnavailable as exc:
-        return _message_page(f"{exc}. Start it with `make services-up`, or check PGHOST/PGPORT.")
+        return _message_page(f"{exc}. {_how_to_reach(settings)}")
     except MartsEmpty as exc:
         return _message_page(
-            f"Nothing to show yet: {exc} in database {settings.pg_database}. "
-            "Run `make demo` (or `fintrade run --date D`) first."
+            f"Nothing to show yet: {exc} in {marts_location(settings)}. {_how_to_build(settings)}"
         )
-    except psycopg2.Error as exc:
+    except QUERY_ERRORS as exc:
         return _message_page(f"The warehouse refused a query: {_one_line(exc)}")
     # The same run gives the same page: build its component tree (and figures) once.
     return reader.cached(("page",), lambda: _data_page(overview, symbol, bars))
+
+
+def _how_to_reach(settings: Settings) -> str:
+    if settings.engine is Engine.DUCKDB:
+        return "Build it with `fintrade build --engine duckdb`, or check FINTRADE_DUCKDB_PATH."
+    return "Start it with `make services-up`, or check PGHOST/PGPORT."
+
+
+def _how_to_build(settings: Settings) -> str:
+    if settings.engine is Engine.DUCKDB:
+        return "Run `fintrade build --engine duckdb` first."
+    return "Run `make demo` (or `fintrade run --date D`) first."
 
 
 def _data_page(overview: Overview, symbol: str, bars: tuple[PriceBar, ...]) -> html.Div:

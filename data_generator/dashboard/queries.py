@@ -3,6 +3,10 @@
 Everything comes from the marts (`mart_daily_trading` carries the daily fact's bars up to the
 as-of date; `mart_ingest_status` the last run's price loads from `raw.ingest_runs`), so the
 analyst role, which reads `mart` only, is enough for the whole page.
+
+The marts are PostgreSQL's or the DuckDB file's (`FINTRADE_ENGINE`), built by the same dbt
+models, and each statement is written once for both: the query functions take either engine's
+connection. Only "does this mart exist, and may I read it" differs, as each engine's catalog does.
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+import duckdb
 import psycopg2
-from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
 from data_generator.errors import FintradeError
-from data_generator.settings import Settings
+from data_generator.settings import Engine, Settings
 from data_generator.storage import roles
 from data_generator.storage.roles import Role
 
@@ -27,6 +31,11 @@ TOP_ACCOUNTS = 10
 STOCK_PERFORMANCE = "mart.mart_stock_performance"
 POSITIONS = "mart.mart_positions"
 INGEST_STATUS = "mart.mart_ingest_status"
+
+# A session on either engine's marts: what every query function takes.
+MartsConnection = Connection | duckdb.DuckDBPyConnection
+# What a session raises when the engine refuses a statement (the page says so in one line).
+QUERY_ERRORS: tuple[type[Exception], ...] = (psycopg2.Error, duckdb.Error)
 
 
 class WarehouseUnavailable(FintradeError):
@@ -135,6 +144,13 @@ class RunKey:
     as_of_date: date | None
 
 
+def marts_location(settings: Settings) -> str:
+    """Where the dashboard looks for the marts, for its messages."""
+    if settings.engine is Engine.DUCKDB:
+        return str(settings.duckdb_file)
+    return f"database {settings.pg_database}"
+
+
 @contextmanager
 def read_only_connection(settings: Settings) -> Iterator[Connection]:
     """A session that cannot write: read-only by default for every transaction, set at login,
@@ -155,10 +171,9 @@ def read_only_connection(settings: Settings) -> Iterator[Connection]:
             options="-c default_transaction_read_only=on",
         )
     except psycopg2.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WarehouseUnavailable(
             f"the warehouse at {settings.pg_host}:{settings.pg_port}/{settings.pg_database} "
-            f"does not answer: {reason}"
+            f"does not answer: {_one_line(exc)}"
         ) from None
     try:
         conn.set_session(readonly=True, autocommit=True)
@@ -167,18 +182,91 @@ def read_only_connection(settings: Settings) -> Iterator[Connection]:
         conn.close()
 
 
-def _fetch(conn: Connection, statement: str, params: tuple = ()) -> list[tuple]:
+@contextmanager
+def read_only_duckdb(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The DuckDB file opened read-only, so it cannot write. Opened per page view and closed at
+    once, like the PostgreSQL session: a reader holds the file's lock, and while one is open a
+    `dbt build` (which needs the file to itself) cannot start. Never downloads an extension."""
+    path = settings.duckdb_file
+    if not path.is_file():
+        raise WarehouseUnavailable(f"the DuckDB file {path} does not exist")
+    try:
+        conn = duckdb.connect(
+            str(path), read_only=True, config={"autoinstall_known_extensions": False}
+        )
+    except duckdb.Error as exc:
+        raise WarehouseUnavailable(
+            f"the DuckDB file {path} cannot be read: {_one_line(exc)}"
+        ) from None
+    try:
+        # Run times are shown in UTC; DuckDB would otherwise convert them to the machine's zone.
+        conn.execute("set TimeZone = 'UTC'")
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def read_only_marts(settings: Settings) -> Iterator[MartsConnection]:
+    """A read-only session on the marts of the engine `settings.engine` names."""
+    if settings.engine is Engine.DUCKDB:
+        with read_only_duckdb(settings) as duck:
+            yield duck
+    else:
+        with read_only_connection(settings) as conn:
+            yield conn
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _execute(
+    conn: MartsConnection, statement: str, params: tuple = ()
+) -> tuple[tuple[str, ...], list[tuple]]:
+    """The statement's column names and rows. Statements are written once, with psycopg2's
+    `%s` placeholders; DuckDB's are `?` (none of them holds a literal `%s`)."""
+    if isinstance(conn, duckdb.DuckDBPyConnection):
+        result = conn.execute(statement.replace("%s", "?"), list(params))
+        columns = tuple(column[0] for column in result.description or ())
+        return columns, [tuple(_exact(value) for value in row) for row in result.fetchall()]
     with conn.cursor() as cur:
         cur.execute(statement, params or None)
-        return cur.fetchall()
+        return tuple(column.name for column in cur.description or ()), cur.fetchall()
 
 
-def _relation_exists(conn: Connection, name: str) -> bool:
+def _exact(value: object) -> object:
+    """A float as the Decimal it prints as. The marts' figures are exact numerics on PostgreSQL
+    (Decimal); where DuckDB computed one in double precision (an average, a deviation), the row
+    carries it as a Decimal too, so the page formats either engine's figures the same way."""
+    return Decimal(repr(value)) if isinstance(value, float) else value
+
+
+def _fetch(conn: MartsConnection, statement: str, params: tuple = ()) -> list[tuple]:
+    return _execute(conn, statement, params)[1]
+
+
+def _relation_exists(conn: MartsConnection, name: str) -> bool:
+    if isinstance(conn, duckdb.DuckDBPyConnection):
+        # DuckDB has no `to_regclass`; its information_schema lists every table in the file.
+        schema, table = name.split(".")
+        return _fetch(
+            conn,
+            "select count(*) > 0 from information_schema.tables"
+            " where table_schema = %s and table_name = %s",
+            (schema, table),
+        )[0][0]
+    # Not information_schema on PostgreSQL: it hides the tables this login may not read, which
+    # would call a built mart without its grant "not built" instead of refusing the query.
     return _fetch(conn, "select to_regclass(%s) is not null", (name,))[0][0]
 
 
-def _can_read(conn: Connection, name: str) -> bool:
-    """Whether this login may select from `name`: the analyst role reads `mart` only."""
+def _can_read(conn: MartsConnection, name: str) -> bool:
+    """Whether this login may select from `name`: the analyst role reads `mart` only. DuckDB
+    has no privileges: whoever may open the file reads every table in it."""
+    if isinstance(conn, duckdb.DuckDBPyConnection):
+        return _relation_exists(conn, name)
     schema = name.split(".")[0]
     return (
         _relation_exists(conn, name)
@@ -190,7 +278,7 @@ def _can_read(conn: Connection, name: str) -> bool:
     )
 
 
-def run_key(conn: Connection) -> RunKey:
+def run_key(conn: MartsConnection) -> RunKey:
     as_of = None
     if _relation_exists(conn, STOCK_PERFORMANCE):
         as_of = _fetch(conn, "select max(as_of_date) from mart.mart_stock_performance")[0][0]
@@ -202,7 +290,7 @@ def run_key(conn: Connection) -> RunKey:
     return RunKey(last_run_at=last_run_at, as_of_date=as_of)
 
 
-def stock_figures(conn: Connection) -> tuple[StockFigures, ...]:
+def stock_figures(conn: MartsConnection) -> tuple[StockFigures, ...]:
     """Every symbol's figures, by symbol. Raises MartsEmpty when the mart is missing or empty:
     without it there is no as-of date and no symbol to pick."""
     if not _relation_exists(conn, STOCK_PERFORMANCE):
@@ -222,11 +310,13 @@ def stock_figures(conn: Connection) -> tuple[StockFigures, ...]:
     return tuple(StockFigures(*row) for row in rows)
 
 
-def first_trading_date(conn: Connection) -> date | None:
+def first_trading_date(conn: MartsConnection) -> date | None:
     return _fetch(conn, "select min(trading_date) from mart.mart_daily_trading")[0][0]
 
 
-def price_history(conn: Connection, symbol: str, start: date, end: date) -> tuple[PriceBar, ...]:
+def price_history(
+    conn: MartsConnection, symbol: str, start: date, end: date
+) -> tuple[PriceBar, ...]:
     rows = _fetch(
         conn,
         """
@@ -242,7 +332,7 @@ def price_history(conn: Connection, symbol: str, start: date, end: date) -> tupl
     return tuple(PriceBar(*row) for row in rows)
 
 
-def sector_figures(conn: Connection) -> tuple[SectorFigures, ...]:
+def sector_figures(conn: MartsConnection) -> tuple[SectorFigures, ...]:
     rows = _fetch(
         conn,
         """
@@ -254,7 +344,7 @@ def sector_figures(conn: Connection) -> tuple[SectorFigures, ...]:
     return tuple(SectorFigures(*row) for row in rows)
 
 
-def trading_activity(conn: Connection) -> tuple[TradingDay, ...]:
+def trading_activity(conn: MartsConnection) -> tuple[TradingDay, ...]:
     rows = _fetch(
         conn,
         """
@@ -270,7 +360,7 @@ def trading_activity(conn: Connection) -> tuple[TradingDay, ...]:
     )
 
 
-def top_accounts(conn: Connection, limit: int = TOP_ACCOUNTS) -> tuple[AccountRow, ...]:
+def top_accounts(conn: MartsConnection, limit: int = TOP_ACCOUNTS) -> tuple[AccountRow, ...]:
     """The accounts holding the most, by open position value at the as-of date."""
     rows = _fetch(
         conn,
@@ -286,32 +376,29 @@ def top_accounts(conn: Connection, limit: int = TOP_ACCOUNTS) -> tuple[AccountRo
     return tuple(AccountRow(*row) for row in rows)
 
 
-def positions(conn: Connection, account_ids: tuple[str, ...]) -> Positions | None:
+def positions(conn: MartsConnection, account_ids: tuple[str, ...]) -> Positions | None:
     """These accounts' open positions at the marts' as-of date (the positions mart keeps every
     day of a position's life), largest first; None while that mart does not exist."""
     if not _can_read(conn, POSITIONS):
         return None
-    with conn.cursor() as cur:
-        cur.execute(
-            sql.SQL(
-                """
-                select
-                    account_id, symbol, quantity, average_cost, close_price, market_value,
-                    unrealised_pnl, realised_pnl
-                from {positions}
-                where account_id = any(%s)
-                  and as_of_date = (select max(as_of_date) from {positions})
-                  and quantity <> 0
-                order by account_id, market_value desc, symbol
-                """
-            ).format(positions=sql.Identifier(*POSITIONS.split("."))),
-            (list(account_ids),),
-        )
-        columns = tuple(column.name for column in cur.description or ())
-        return Positions(columns=columns, rows=tuple(cur.fetchall()))
+    columns, rows = _execute(
+        conn,
+        """
+        select
+            account_id, symbol, quantity, average_cost, close_price, market_value,
+            unrealised_pnl, realised_pnl
+        from mart.mart_positions
+        where account_id = any(%s)
+          and as_of_date = (select max(as_of_date) from mart.mart_positions)
+          and quantity <> 0
+        order by account_id, market_value desc, symbol
+        """,
+        (list(account_ids),),
+    )
+    return Positions(columns=columns, rows=tuple(rows))
 
 
-def last_run(conn: Connection) -> RunStatus | None:
+def last_run(conn: MartsConnection) -> RunStatus | None:
     """Each symbol's latest price load on the last logical date, as the marts last saw it (the
     analyst role reads marts only); None before the marts exist or when no run was recorded."""
     if not _can_read(conn, INGEST_STATUS):

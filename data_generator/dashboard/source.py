@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypeVar, cast
 
-from psycopg2.extensions import connection as Connection
-
 from data_generator.dashboard import queries
 from data_generator.dashboard.queries import (
     AccountRow,
+    MartsConnection,
     Positions,
     PriceBar,
     RunKey,
@@ -55,7 +54,8 @@ class Overview:
 
 
 class WarehouseReader:
-    """The dashboard's one way into the warehouse: read-only sessions, results cached per run."""
+    """The dashboard's one way into the warehouse: read-only sessions on the engine the settings
+    name, results cached per run."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -64,19 +64,19 @@ class WarehouseReader:
         self._cache: dict[tuple, object] = {}
 
     def overview(self) -> Overview:
-        with queries.read_only_connection(self._settings) as conn:
+        with queries.read_only_marts(self._settings) as conn:
             self._refresh_key(conn)
             return self.cached(("overview",), lambda: _read_overview(conn))
 
     def price_history(self, symbol: str, start: date, end: date) -> tuple[PriceBar, ...]:
-        with queries.read_only_connection(self._settings) as conn:
+        with queries.read_only_marts(self._settings) as conn:
             self._refresh_key(conn)
             return self.cached(
                 ("prices", symbol, start, end),
                 lambda: queries.price_history(conn, symbol, start, end),
             )
 
-    def _refresh_key(self, conn: Connection) -> None:
+    def _refresh_key(self, conn: MartsConnection) -> None:
         key = queries.run_key(conn)
         with self._lock:
             if key != self._key:
@@ -94,7 +94,7 @@ class WarehouseReader:
         return value
 
 
-def _read_overview(conn: Connection) -> Overview:
+def _read_overview(conn: MartsConnection) -> Overview:
     stocks = queries.stock_figures(conn)
     as_of = max(stock.as_of_date for stock in stocks)
     accounts = queries.top_accounts(conn)

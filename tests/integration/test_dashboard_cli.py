@@ -44,3 +44,10 @@ def test_a_bad_port_setting_is_named():
     result = run_dashboard("--print-address", DASHBOARD_PORT="eighty")
     assert result.returncode == 2
     assert result.stderr.strip() == "dashboard: DASHBOARD_PORT must be a whole number, got 'eighty'"
+
+
+def test_an_unknown_engine_is_named_with_the_choices():
+    result = run_dashboard("--engine", "sqlite", "--print-address")
+    assert result.returncode == 2
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.endswith("invalid choice: 'sqlite' (choose from 'postgres', 'duckdb')")

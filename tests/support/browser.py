@@ -79,15 +79,15 @@ def chromium() -> Iterator[WebDriver]:
 
 
 @contextmanager
-def dashboard_server(environ: dict[str, str], log_dir: Path) -> Iterator[str]:
-    """`python -m data_generator.dashboard` on a free port; yields its address once it answers,
-    and stops it by pid."""
+def dashboard_server(environ: dict[str, str], log_dir: Path, *args: str) -> Iterator[str]:
+    """`python -m data_generator.dashboard <args>` on a free port; yields its address once it
+    answers, and stops it by pid. Its output is in `log_dir/dashboard.log`."""
     port = free_port()
     env = {**environ, "DASHBOARD_HOST": "127.0.0.1", "DASHBOARD_PORT": str(port)}
     log_path = log_dir / "dashboard.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "data_generator.dashboard"],
+            [sys.executable, "-m", "data_generator.dashboard", *args],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=log,

@@ -96,6 +96,8 @@ def settings_environ(settings: Settings) -> dict[str, str]:
             "FINTRADE_SYNTHETIC_START": settings.synthetic_start.isoformat(),
             "FINTRADE_UNIVERSE_FILE": str(settings.universe_file),
             "FINTRADE_POSTGRES_SERVER": settings.postgres_server,
+            "FINTRADE_ENGINE": settings.engine.value,
+            "FINTRADE_DUCKDB_PATH": str(settings.duckdb_file),
             "ALPHA_VANTAGE_BASE_URL": settings.alpha_vantage_base_url,
             "ALPHA_VANTAGE_OUTPUTSIZE": settings.alpha_vantage_outputsize,
             "ALPHA_VANTAGE_MAX_ATTEMPTS": str(settings.alpha_vantage_max_attempts),
