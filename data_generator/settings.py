@@ -222,7 +222,12 @@ class Settings(BaseSettings):
         return {k: v for k, v in stripped.items() if v != ""}
 
     @field_validator(
-        "alpha_vantage_outputsize", "price_source", "postgres_server", "lake_mode", mode="before"
+        "alpha_vantage_outputsize",
+        "price_source",
+        "postgres_server",
+        "lake_mode",
+        "engine",
+        mode="before",
     )
     @classmethod
     def _choice_in_any_case(cls, value: Any) -> Any:
