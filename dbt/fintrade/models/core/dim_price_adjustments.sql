@@ -92,26 +92,26 @@ with_later_events as (
     select
         symbol,
         event_date,
-        lead(event_date) over symbol_events as next_event_date,
-        row_number() over symbol_events as event_number,
+        lead(event_date) over (partition by symbol order by event_date) as next_event_date,
+        row_number() over (partition by symbol order by event_date) as event_number,
         coalesce(
-            sum(log_split_factor) over later_events, 0
+            sum(log_split_factor) over (
+                partition by symbol
+                order by event_date
+                rows between 1 following and unbounded following
+            ), 0
         ) as log_split_factor_after,
         coalesce(
-            sum(log_dividend_growth) over later_events, 0
+            sum(log_dividend_growth) over (
+                partition by symbol
+                order by event_date
+                rows between 1 following and unbounded following
+            ), 0
         ) as log_dividend_growth_after,
-        sum(log_split_factor) over every_event as log_split_factor_total,
-        sum(log_dividend_growth) over every_event as log_dividend_growth_total
+        sum(log_split_factor) over (partition by symbol) as log_split_factor_total,
+        sum(log_dividend_growth) over (partition by symbol) as log_dividend_growth_total
 
     from event_dates
-    window
-        symbol_events as (partition by symbol order by event_date),
-        later_events as (
-            partition by symbol
-            order by event_date
-            rows between 1 following and unbounded following
-        ),
-        every_event as (partition by symbol)
 
 ),
 

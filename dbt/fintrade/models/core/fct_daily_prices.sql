@@ -198,8 +198,8 @@ with_previous_close as (
 
     select
         *,
-        lag(close_price) over symbol_days as previous_close_price,
-        lag(price_date) over symbol_days as previous_price_date
+        lag(close_price) over (partition by symbol order by price_date) as previous_close_price,
+        lag(price_date) over (partition by symbol order by price_date) as previous_price_date
 
     from (
         select * from window_bars
@@ -208,7 +208,6 @@ with_previous_close as (
         select * from prior_bars
         {% endif %}
     ) as bars
-    window symbol_days as (partition by symbol order by price_date)
 
 ),
 

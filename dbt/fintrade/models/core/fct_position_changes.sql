@@ -1,3 +1,7 @@
+{#- The one window of every running figure, written out where it is used: engines without a
+    named `window` clause (Snowflake) need it inline. -#}
+{% set account_symbol = 'partition by account_id, symbol order by trade_date' %}
+
 with
 
 trades as (
@@ -131,8 +135,8 @@ trading_days as (
         account_id,
         symbol,
         trade_date,
-        sum(adjusted_quantity) filter (where trade_type = 'buy') as bought_quantity,
-        sum(adjusted_quantity) filter (where trade_type = 'sell') as sold_quantity,
+        sum(case when trade_type = 'buy' then adjusted_quantity end) as bought_quantity,
+        sum(case when trade_type = 'sell' then adjusted_quantity end) as sold_quantity,
         sum(realised_pnl) as realised_pnl
 
     from trade_pnl
@@ -146,13 +150,12 @@ cumulative as (
         account_id,
         symbol,
         trade_date as change_date,
-        lead(trade_date) over account_symbol as next_change_date,
-        sum(coalesce(bought_quantity, 0)) over account_symbol as bought_quantity,
-        sum(coalesce(sold_quantity, 0)) over account_symbol as sold_quantity,
-        sum(realised_pnl) over account_symbol as realised_pnl
+        lead(trade_date) over ({{ account_symbol }}) as next_change_date,
+        sum(coalesce(bought_quantity, 0)) over ({{ account_symbol }}) as bought_quantity,
+        sum(coalesce(sold_quantity, 0)) over ({{ account_symbol }}) as sold_quantity,
+        sum(realised_pnl) over ({{ account_symbol }}) as realised_pnl
 
     from trading_days
-    window account_symbol as (partition by account_id, symbol order by trade_date)
 
 ),
 
