@@ -9,7 +9,7 @@ dividends as (
 
 ),
 
-daily_prices as not materialized (
+daily_prices as {{ not_materialized() }} (
 
     select * from {{ ref('fct_daily_prices') }}
 

@@ -26,23 +26,44 @@ last_logical_date as (
 
 ),
 
-latest_attempts as (
+last_date_loads as (
 
-    select distinct on (price_loads.symbol)
-        price_loads.logical_date,
-        price_loads.symbol,
-        price_loads.run_status,
-        price_loads.error_message,
-        price_loads.rows_loaded,
-        price_loads.rows_rejected,
-        price_loads.started_at,
-        price_loads.finished_at
+    select price_loads.*
 
     from price_loads
     inner join last_logical_date
         on price_loads.logical_date = last_logical_date.logical_date
-    order by price_loads.symbol asc, price_loads.started_at desc
+
+),
+
+-- The latest start wins; two attempts started in the same microsecond are told apart by when
+-- they finished (a running one first) and then by status, so every engine keeps the same one.
+latest_attempts as (
+
+    {{
+        first_row_per(
+            'last_date_loads',
+            ['symbol'],
+            ['started_at desc', 'finished_at desc nulls first', 'run_status asc']
+        )
+    }}
+
+),
+
+final as (
+
+    select
+        logical_date,
+        symbol,
+        run_status,
+        error_message,
+        rows_loaded,
+        rows_rejected,
+        started_at,
+        finished_at
+
+    from latest_attempts
 
 )
 
-select * from latest_attempts
+select * from final
