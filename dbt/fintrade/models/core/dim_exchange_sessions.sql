@@ -13,10 +13,8 @@ exchange_holidays as (
 covered_years as (
 
     select
-        cast(date_trunc('year', min(holiday_date)) as date) as first_date,
-        cast(
-            date_trunc('year', max(holiday_date)) + interval '1 year - 1 day' as date
-        ) as last_date
+        cast({{ dbt.date_trunc('year', 'min(holiday_date)') }} as date) as first_date,
+        {{ dbt.last_day('max(holiday_date)', 'year') }} as last_date
 
     from exchange_holidays
 
@@ -25,9 +23,7 @@ covered_years as (
 calendar_days as (
 
     select
-        cast(
-            generate_series(first_date, last_date, interval '1 day') as date
-        ) as calendar_date
+        cast({{ date_series('first_date', 'last_date') }} as date) as calendar_date
 
     from covered_years
 

@@ -36,15 +36,16 @@ dividend_growth as (
         ln(1 + dividends.dividend_amount / ex_date_bars.close_price) as log_dividend_growth
 
     from dividends
-    cross join lateral (
-        select daily_prices.close_price
-        from daily_prices
-        where
-            daily_prices.symbol = dividends.symbol
-            and daily_prices.price_date >= dividends.ex_dividend_date
-        order by daily_prices.price_date
-        limit 1
-    ) as ex_date_bars
+    {{
+        nearest_bar(
+            'daily_prices',
+            'dividends.symbol',
+            '>=',
+            'dividends.ex_dividend_date',
+            'ex_date_bars',
+            columns=['close_price']
+        )
+    }}
 
 ),
 
@@ -143,8 +144,8 @@ final as (
         symbol,
         valid_from_date,
         valid_to_date,
-        cast(round(exp(log_split_factor), 6) as numeric(24, 6)) as cumulative_split_factor,
-        cast(round(exp(log_dividend_growth), 12) as numeric(24, 12)) as total_return_factor
+        cast(round(exp(log_split_factor), 6) as {{ decimal_type(24, 6) }}) as cumulative_split_factor,
+        cast(round(exp(log_dividend_growth), 12) as {{ decimal_type(24, 12) }}) as total_return_factor
 
     from stretches
 

@@ -15,7 +15,7 @@ final as (
         amount,
         cast(
             case when movement_type = 'deposit' then amount else -amount end
-            as numeric(18, 2)
+            as {{ decimal_type(18, 2) }}
         ) as cash_change,
         moved_at,
         movement_date

@@ -19,7 +19,7 @@ with
 
 -- Not materialized: used more than once, and each use must reach the table's indexes (a
 -- materialized CTE is a full copy of every bar, scanned again by each use).
-daily_prices as not materialized (
+daily_prices as {{ not_materialized() }} (
 
     select * from {{ ref('stg_daily_prices') }}
 
@@ -74,14 +74,21 @@ adjustment_versions as (
 
     select
         symbol,
-        md5(
-            string_agg(
-                concat_ws(
-                    ':', valid_from_date, cumulative_split_factor, total_return_factor
-                ),
-                '|' order by valid_from_date
+        {{
+            dbt.hash(
+                dbt.listagg(
+                    dbt.concat([
+                        'cast(valid_from_date as ' ~ dbt.type_string() ~ ')',
+                        "':'",
+                        'cast(cumulative_split_factor as ' ~ dbt.type_string() ~ ')',
+                        "':'",
+                        'cast(total_return_factor as ' ~ dbt.type_string() ~ ')'
+                    ]),
+                    "'|'",
+                    'order by valid_from_date'
+                )
             )
-        ) as adjustment_version
+        }} as adjustment_version
 
     from price_adjustments
     group by symbol
@@ -170,15 +177,15 @@ prior_bars as (
         false as in_window
 
     from window_starts
-    cross join lateral (
-        select daily_prices.*
-        from daily_prices
-        where
-            daily_prices.symbol = window_starts.symbol
-            and daily_prices.price_date < window_starts.first_price_date
-        order by daily_prices.price_date desc
-        limit 1
-    ) as prior_bar
+    {{
+        nearest_bar(
+            'daily_prices',
+            'window_starts.symbol',
+            '<',
+            'window_starts.first_price_date',
+            'prior_bar'
+        )
+    }}
 
 ),
 
@@ -294,31 +301,31 @@ final as (
         volume,
         previous_close_price,
         price_change,
-        cast(round(100 * (price_ratio - 1), 4) as numeric(18, 4)) as price_change_pct,
+        cast(round(100 * (price_ratio - 1), 4) as {{ decimal_type(18, 4) }}) as price_change_pct,
         cast(ln(price_ratio) as double precision) as log_return,
         price_source,
         lake_key,
         cast(
             round(previous_cumulative_split_factor / cumulative_split_factor, 6)
-            as numeric(24, 6)
+            as {{ decimal_type(24, 6) }}
         ) as split_factor,
-        cast(dividend_amount as numeric(18, 6)) as dividend_amount,
+        cast(dividend_amount as {{ decimal_type(18, 6) }}) as dividend_amount,
         cumulative_split_factor,
         total_return_factor,
-        cast(round(open_price / cumulative_split_factor, 6) as numeric(24, 6))
+        cast(round(open_price / cumulative_split_factor, 6) as {{ decimal_type(24, 6) }})
             as adjusted_open_price,
-        cast(round(high_price / cumulative_split_factor, 6) as numeric(24, 6))
+        cast(round(high_price / cumulative_split_factor, 6) as {{ decimal_type(24, 6) }})
             as adjusted_high_price,
-        cast(round(low_price / cumulative_split_factor, 6) as numeric(24, 6))
+        cast(round(low_price / cumulative_split_factor, 6) as {{ decimal_type(24, 6) }})
             as adjusted_low_price,
-        cast(round(close_price / cumulative_split_factor, 6) as numeric(24, 6))
+        cast(round(close_price / cumulative_split_factor, 6) as {{ decimal_type(24, 6) }})
             as adjusted_close_price,
         cast(round(volume * cumulative_split_factor) as bigint) as adjusted_volume,
         cast(
             round(close_price / cumulative_split_factor / total_return_factor, 6)
-            as numeric(24, 6)
+            as {{ decimal_type(24, 6) }}
         ) as total_return_close_price,
-        cast(round(100 * (total_return_ratio - 1), 4) as numeric(18, 4)) as total_return_pct,
+        cast(round(100 * (total_return_ratio - 1), 4) as {{ decimal_type(18, 4) }}) as total_return_pct,
         adjustment_version
 
     from day_ratios

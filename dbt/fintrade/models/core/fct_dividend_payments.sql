@@ -74,7 +74,7 @@ final as (
         holdings.paid_date,
         cast(
             holdings.held_quantity / coalesce(later_split_factors.later_split_factor, 1)
-            as numeric(28, 9)
+            as {{ decimal_type(28, 9) }}
         ) as held_quantity,
         holdings.dividend_amount,
         cast(
@@ -83,7 +83,7 @@ final as (
                 / coalesce(later_split_factors.later_split_factor, 1)
                 * holdings.dividend_amount,
                 2
-            ) as numeric(18, 2)
+            ) as {{ decimal_type(18, 2) }}
         ) as paid_amount
 
     from holdings

@@ -39,7 +39,7 @@ final as (
         cast(coalesce(order_fills.trade_count, 0) as integer) as trade_count,
         cast(coalesce(order_fills.filled_quantity, 0) as integer) as filled_quantity,
         cast(
-            coalesce(order_fills.filled_amount, 0) as numeric(18, 2)
+            coalesce(order_fills.filled_amount, 0) as {{ decimal_type(18, 2) }}
         ) as filled_amount,
         orders.ordered_at,
         orders.order_date

@@ -186,13 +186,13 @@ final as (
         cumulative.symbol,
         cumulative.change_date,
         cumulative.next_change_date,
-        cast(cumulative.bought_quantity as numeric(28, 9)) as bought_quantity,
-        cast(cumulative.sold_quantity as numeric(28, 9)) as sold_quantity,
+        cast(cumulative.bought_quantity as {{ decimal_type(28, 9) }}) as bought_quantity,
+        cast(cumulative.sold_quantity as {{ decimal_type(28, 9) }}) as sold_quantity,
         cast(
-            cumulative.bought_quantity - cumulative.sold_quantity as numeric(28, 9)
+            cumulative.bought_quantity - cumulative.sold_quantity as {{ decimal_type(28, 9) }}
         ) as held_quantity,
-        cast(coalesce(open_costs.cost_basis, 0) as numeric(28, 10)) as cost_basis,
-        cast(cumulative.realised_pnl as numeric(28, 10)) as realised_pnl
+        cast(coalesce(open_costs.cost_basis, 0) as {{ decimal_type(28, 10) }}) as cost_basis,
+        cast(cumulative.realised_pnl as {{ decimal_type(28, 10) }}) as realised_pnl
 
     from cumulative
     left join open_costs

@@ -14,9 +14,7 @@ renamed as (
         lower(movement_type) as movement_type,
         amount,
         moved_at,
-        cast(
-            moved_at at time zone '{{ var("market_timezone") }}' as date
-        ) as movement_date,
+        {{ market_date('moved_at') }} as movement_date,
         loaded_at
 
     from source

@@ -16,11 +16,9 @@ renamed as (
         lower(status) as order_status,
         quantity,
         price as order_price,
-        cast(quantity * price as numeric(18, 2)) as order_amount,
+        cast(quantity * price as {{ decimal_type(18, 2) }}) as order_amount,
         created_at as ordered_at,
-        cast(
-            created_at at time zone '{{ var("market_timezone") }}' as date
-        ) as order_date,
+        {{ market_date('created_at') }} as order_date,
         loaded_at
 
     from source

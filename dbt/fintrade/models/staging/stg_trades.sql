@@ -19,9 +19,7 @@ renamed as (
         total_amount as traded_amount,
         fee_amount,
         traded_at,
-        cast(
-            traded_at at time zone '{{ var("market_timezone") }}' as date
-        ) as trade_date,
+        {{ market_date('traded_at') }} as trade_date,
         loaded_at
 
     from source
