@@ -28,7 +28,15 @@ last_logical_date as (
 
 last_date_loads as (
 
-    select price_loads.*
+    select
+        price_loads.logical_date,
+        price_loads.symbol,
+        price_loads.run_status,
+        price_loads.error_message,
+        price_loads.rows_loaded,
+        price_loads.rows_rejected,
+        price_loads.started_at,
+        price_loads.finished_at
 
     from price_loads
     inner join last_logical_date
@@ -48,22 +56,6 @@ latest_attempts as (
         )
     }}
 
-),
-
-final as (
-
-    select
-        logical_date,
-        symbol,
-        run_status,
-        error_message,
-        rows_loaded,
-        rows_rejected,
-        started_at,
-        finished_at
-
-    from latest_attempts
-
 )
 
-select * from final
+select * from latest_attempts
