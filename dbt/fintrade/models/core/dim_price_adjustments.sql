@@ -2,7 +2,9 @@
 -- corporate-action dates. A bar on price_date takes the row whose [valid_from_date,
 -- valid_to_date) holds it; dividing it by cumulative_split_factor puts it in today's shares, and
 -- dividing that by total_return_factor reinvests every later dividend.
--- Factors are products over the actions after the stretch, taken as exp(sum(ln)) in numeric.
+-- Factors are products over the actions after the stretch, taken as exp(sum(ln)): in numeric on
+-- PostgreSQL; DuckDB has ln and exp in double only, so a factor there can differ from
+-- PostgreSQL's in its last (12th) decimal.
 
 with
 
@@ -26,8 +28,9 @@ daily_prices as (
 
 -- A dividend reinvested at the ex-date close grows the holding by amount / close. When the
 -- ex-date has no bar it is reinvested at the next bar's close, so it still counts from the next
--- bar; one after the latest bar waits for it. One key lookup per dividend: a join would read
--- every bar of the history to price a few thousand dividends.
+-- bar; one after the latest bar waits for it. One key lookup per dividend on PostgreSQL (a join
+-- would read every bar of the history to price a few thousand dividends), an ASOF join on
+-- DuckDB: macros/portable/nearest_bar.sql.
 dividend_growth as (
 
     select
@@ -144,8 +147,12 @@ final as (
         symbol,
         valid_from_date,
         valid_to_date,
-        cast(round(exp(log_split_factor), 6) as {{ decimal_type(24, 6) }}) as cumulative_split_factor,
-        cast(round(exp(log_dividend_growth), 12) as {{ decimal_type(24, 12) }}) as total_return_factor
+        cast(
+            round(exp(log_split_factor), 6) as {{ decimal_type(24, 6) }}
+        ) as cumulative_split_factor,
+        cast(
+            round(exp(log_dividend_growth), 12) as {{ decimal_type(24, 12) }}
+        ) as total_return_factor
 
     from stretches
 

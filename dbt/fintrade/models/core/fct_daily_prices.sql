@@ -69,7 +69,9 @@ dividend_bars as (
 
 ),
 
--- A fingerprint of every factor in force per symbol; 'none' for a symbol without actions.
+-- A fingerprint of every factor in force per symbol; 'none' for a symbol without actions. On
+-- PostgreSQL the string hashed is the one concat_ws(':', ...) gave before DuckDB was an engine,
+-- so a warehouse built then does not rebuild every symbol.
 adjustment_versions as (
 
     select
@@ -168,8 +170,9 @@ window_starts as (
 
 ),
 
--- Each symbol's bar just before its window (an index lookup), so the window's first day has its
--- previous close: a daily build never computes the change over the whole history.
+-- Each symbol's bar just before its window (an index lookup on PostgreSQL, an ASOF join on
+-- DuckDB), so the window's first day has its previous close: a daily build never computes the
+-- change over the whole history.
 prior_bars as (
 
     select
@@ -325,7 +328,9 @@ final as (
             round(close_price / cumulative_split_factor / total_return_factor, 6)
             as {{ decimal_type(24, 6) }}
         ) as total_return_close_price,
-        cast(round(100 * (total_return_ratio - 1), 4) as {{ decimal_type(18, 4) }}) as total_return_pct,
+        cast(
+            round(100 * (total_return_ratio - 1), 4) as {{ decimal_type(18, 4) }}
+        ) as total_return_pct,
         adjustment_version
 
     from day_ratios
