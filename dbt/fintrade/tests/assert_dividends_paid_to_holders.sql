@@ -39,7 +39,7 @@ trade_shares as (
         trades.trade_id,
         (case when trades.trade_type = 'buy' then 1 else -1 end)
         * trades.quantity
-        * coalesce(round(exp(sum(ln(stock_splits.split_factor))), 9), 1) as ex_date_quantity
+        * coalesce({{ factor_product('stock_splits.split_factor') }}, 1) as ex_date_quantity
 
     from dividends
     inner join trades

@@ -9,7 +9,7 @@ dividends as (
 
 ),
 
-daily_prices as not materialized (
+daily_prices as {{ not_materialized() }} (
 
     select * from {{ ref('fct_daily_prices') }}
 
@@ -27,19 +27,16 @@ dividend_bars as (
         first_bars.total_return_pct
 
     from dividends
-    cross join lateral (
-        select
-            daily_prices.price_date,
-            daily_prices.close_price,
-            daily_prices.price_change_pct,
-            daily_prices.total_return_pct
-        from daily_prices
-        where
-            daily_prices.symbol = dividends.symbol
-            and daily_prices.price_date >= dividends.ex_dividend_date
-        order by daily_prices.price_date
-        limit 1
-    ) as first_bars
+    {{
+        nearest_bar(
+            'daily_prices',
+            'dividends.symbol',
+            '>=',
+            'dividends.ex_dividend_date',
+            'first_bars',
+            columns=['price_date', 'close_price', 'price_change_pct', 'total_return_pct']
+        )
+    }}
 
 )
 

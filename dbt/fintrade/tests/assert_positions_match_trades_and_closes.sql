@@ -24,7 +24,7 @@ stock_splits as (
 ),
 
 -- Not materialized: read twice (a close by key, the later bars by a range of the same key).
-daily_prices as not materialized (
+daily_prices as {{ not_materialized() }} (
 
     select * from {{ ref('fct_daily_prices') }}
 
@@ -39,7 +39,7 @@ trade_quantities as (
         trades.trade_id,
         (case when trades.trade_type = 'buy' then 1 else -1 end)
         * trades.quantity
-        * coalesce(round(exp(sum(ln(stock_splits.split_factor))), 9), 1) as day_quantity
+        * coalesce({{ factor_product('stock_splits.split_factor') }}, 1) as day_quantity
 
     from positions
     inner join trades
@@ -81,8 +81,13 @@ day_closes as (
         positions.account_id,
         positions.symbol,
         positions.as_of_date,
-        daily_prices.close_price
-        / coalesce(round(exp(sum(ln(stock_splits.split_factor))), 9), 1) as day_close_price
+        {{
+            decimal_quotient(
+                'daily_prices.close_price',
+                'coalesce(' ~ factor_product('stock_splits.split_factor') ~ ', 1)',
+                12
+            )
+        }} as day_close_price
 
     from positions
     inner join daily_prices

@@ -23,7 +23,7 @@ signed_trades as (
         trades.traded_at,
         (case when trades.trade_type = 'buy' then 1 else -1 end)
         * trades.quantity
-        * coalesce(round(exp(sum(ln(stock_splits.split_factor))), 9), 1) as adjusted_quantity
+        * coalesce({{ factor_product('stock_splits.split_factor') }}, 1) as adjusted_quantity
 
     from trades
     left join stock_splits

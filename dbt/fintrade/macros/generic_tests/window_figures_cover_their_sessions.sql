@@ -38,14 +38,15 @@ numbered_sessions as (
             partition by performance.symbol
             order by exchange_sessions.session_date desc
         ) as session_number,
-        exchange_sessions.session_date > performance.as_of_date - interval '52 weeks'
+        exchange_sessions.session_date > {{ dbt.dateadd('week', -52, 'performance.as_of_date') }}
         as in_52_weeks
 
     from performance
     inner join exchange_sessions
         on
             exchange_sessions.session_date <= performance.as_of_date
-            and exchange_sessions.session_date > performance.as_of_date - interval '13 months'
+            and exchange_sessions.session_date
+            > {{ dbt.dateadd('month', -13, 'performance.as_of_date') }}
 
 ),
 
@@ -53,12 +54,15 @@ observed as (
 
     select
         numbered_sessions.symbol,
-        count(*) filter (where numbered_sessions.in_52_weeks) as sessions_52w,
-        count(daily_prices.price_date) filter (
-            where numbered_sessions.in_52_weeks
+        count(case when numbered_sessions.in_52_weeks then 1 end) as sessions_52w,
+        count(
+            case when numbered_sessions.in_52_weeks then daily_prices.price_date end
         ) as bars_52w,
-        count(daily_prices.price_date) filter (
-            where numbered_sessions.session_number <= {{ short_window_sessions }}
+        count(
+            case
+                when numbered_sessions.session_number <= {{ short_window_sessions }}
+                    then daily_prices.price_date
+            end
         ) as bars_short_window
 
     from numbered_sessions

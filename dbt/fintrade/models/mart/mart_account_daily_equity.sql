@@ -1,3 +1,7 @@
+{%- set money = decimal_type(18, 2) -%}
+{#- Each account's running totals, day by day. -#}
+{%- set to_date = 'partition by account_days.account_id order by account_days.trading_date' -%}
+
 with
 
 accounts as (
@@ -12,7 +16,7 @@ account_openings as (
     select
         account_id,
         balance as opening_cash,
-        cast(created_at at time zone '{{ var("market_timezone") }}' as date) as opened_date
+        {{ market_date('created_at') }} as opened_date
 
     from accounts
 
@@ -44,7 +48,7 @@ positions as (
 
 -- Not materialized: used more than once, and each use must reach the table's indexes (a
 -- materialized CTE is a full copy of every bar, scanned again by each use).
-daily_prices as not materialized (
+daily_prices as {{ not_materialized() }} (
 
     select * from {{ ref('fct_daily_prices') }}
 
@@ -177,21 +181,18 @@ cumulative_flows as (
         account_days.account_id,
         account_days.trading_date,
         account_days.opening_cash,
-        sum(coalesce(daily_flows.deposit_amount, 0)) over account_history as deposit_amount,
-        sum(coalesce(daily_flows.withdrawal_amount, 0)) over account_history as withdrawal_amount,
-        sum(coalesce(daily_flows.bought_amount, 0)) over account_history as bought_amount,
-        sum(coalesce(daily_flows.sold_amount, 0)) over account_history as sold_amount,
-        sum(coalesce(daily_flows.fee_amount, 0)) over account_history as fee_amount,
-        sum(coalesce(daily_flows.dividend_income, 0)) over account_history as dividend_income
+        sum(coalesce(daily_flows.deposit_amount, 0)) over ({{ to_date }}) as deposit_amount,
+        sum(coalesce(daily_flows.withdrawal_amount, 0)) over ({{ to_date }}) as withdrawal_amount,
+        sum(coalesce(daily_flows.bought_amount, 0)) over ({{ to_date }}) as bought_amount,
+        sum(coalesce(daily_flows.sold_amount, 0)) over ({{ to_date }}) as sold_amount,
+        sum(coalesce(daily_flows.fee_amount, 0)) over ({{ to_date }}) as fee_amount,
+        sum(coalesce(daily_flows.dividend_income, 0)) over ({{ to_date }}) as dividend_income
 
     from account_days
     left join daily_flows
         on
             account_days.account_id = daily_flows.account_id
             and account_days.trading_date = daily_flows.trading_date
-    window account_history as (
-        partition by account_days.account_id order by account_days.trading_date
-    )
 
 ),
 
@@ -234,12 +235,12 @@ equity_parts as (
         cumulative_flows.account_id,
         cumulative_flows.trading_date as equity_date,
         cumulative_flows.opening_cash,
-        cast(cumulative_flows.deposit_amount as numeric(18, 2)) as deposit_amount,
-        cast(cumulative_flows.withdrawal_amount as numeric(18, 2)) as withdrawal_amount,
-        cast(cumulative_flows.bought_amount as numeric(18, 2)) as bought_amount,
-        cast(cumulative_flows.sold_amount as numeric(18, 2)) as sold_amount,
-        cast(cumulative_flows.fee_amount as numeric(18, 2)) as fee_amount,
-        cast(cumulative_flows.dividend_income as numeric(18, 2)) as dividend_income,
+        cast(cumulative_flows.deposit_amount as {{ money }}) as deposit_amount,
+        cast(cumulative_flows.withdrawal_amount as {{ money }}) as withdrawal_amount,
+        cast(cumulative_flows.bought_amount as {{ money }}) as bought_amount,
+        cast(cumulative_flows.sold_amount as {{ money }}) as sold_amount,
+        cast(cumulative_flows.fee_amount as {{ money }}) as fee_amount,
+        cast(cumulative_flows.dividend_income as {{ money }}) as dividend_income,
         cast(
             cumulative_flows.opening_cash
             + cumulative_flows.deposit_amount
@@ -248,14 +249,14 @@ equity_parts as (
             + cumulative_flows.sold_amount
             - cumulative_flows.fee_amount
             + cumulative_flows.dividend_income
-            as numeric(18, 2)
+            as {{ money }}
         ) as cash_balance,
-        cast(coalesce(position_totals.market_value, 0) as numeric(18, 2)) as market_value,
-        cast(coalesce(position_totals.cost_basis, 0) as numeric(18, 2)) as cost_basis,
-        cast(coalesce(position_totals.unrealised_pnl, 0) as numeric(18, 2)) as unrealised_pnl,
-        cast(coalesce(position_totals.realised_pnl, 0) as numeric(18, 2)) as realised_pnl,
+        cast(coalesce(position_totals.market_value, 0) as {{ money }}) as market_value,
+        cast(coalesce(position_totals.cost_basis, 0) as {{ money }}) as cost_basis,
+        cast(coalesce(position_totals.unrealised_pnl, 0) as {{ money }}) as unrealised_pnl,
+        cast(coalesce(position_totals.realised_pnl, 0) as {{ money }}) as realised_pnl,
         cast(
-            coalesce(receivables.dividend_receivable, 0) as numeric(18, 2)
+            coalesce(receivables.dividend_receivable, 0) as {{ money }}
         ) as dividend_receivable
 
     from cumulative_flows
@@ -275,7 +276,7 @@ final as (
     select
         *,
         cast(
-            cash_balance + market_value + dividend_receivable as numeric(18, 2)
+            cash_balance + market_value + dividend_receivable as {{ money }}
         ) as total_equity
 
     from equity_parts

@@ -14,7 +14,7 @@ trades as (
 
 -- Not materialized: used more than once, and each use must reach the table's indexes (a
 -- materialized CTE is a full copy of every bar, scanned again by each use).
-daily_prices as not materialized (
+daily_prices as {{ not_materialized() }} (
 
     select * from {{ ref('fct_daily_prices') }}
 
@@ -45,9 +45,7 @@ trades_to_date as (
 -- The account's day on the as-of date: cash, positions and P&L (last trading day on or before it).
 latest_equity as (
 
-    select distinct on (account_id) *
-    from daily_equity
-    order by account_id asc, equity_date desc
+    {{ first_row_per('daily_equity', ['account_id'], ['equity_date desc']) }}
 
 ),
 
@@ -56,8 +54,8 @@ account_trades as (
     select
         account_id,
         count(*) as trade_count,
-        count(*) filter (where trade_type = 'buy') as buy_trade_count,
-        count(*) filter (where trade_type = 'sell') as sell_trade_count,
+        count(case when trade_type = 'buy' then 1 end) as buy_trade_count,
+        count(case when trade_type = 'sell' then 1 end) as sell_trade_count,
         sum(traded_amount) as traded_amount,
         min(traded_at) as first_traded_at,
         max(traded_at) as last_traded_at

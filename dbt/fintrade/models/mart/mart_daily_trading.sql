@@ -4,7 +4,8 @@
     every bar of a symbol whose adjustment fingerprint changed) and the days whose orders or
     trades changed, nothing else. The dashboard reads one symbol's bars at a time, and the
     delete+insert looks rows up by the same key: the unique index keeps both lookups; the one on
-    trading_date serves the lookback and the as-of trim.
+    trading_date serves the lookback and the as-of trim (a post-hook: without an `as_of` var
+    the bound is null and deletes nothing).
 #}
 {{
     config(
@@ -17,7 +18,7 @@
             {'columns': ['trading_date']}
         ],
         post_hook=[
-            "delete from {{ this }} where trading_date > coalesce({{ as_of_date() }}, date 'infinity')"
+            "delete from {{ this }} where trading_date > {{ as_of_date() }}"
         ]
     )
 }}
@@ -26,7 +27,7 @@ with
 
 -- Not materialized: used more than once, and each use must reach the table's indexes (a
 -- materialized CTE is a full copy of every bar, scanned again by each use).
-daily_prices as not materialized (
+daily_prices as {{ not_materialized() }} (
 
     select * from {{ ref('fct_daily_prices') }}
 
@@ -58,8 +59,8 @@ daily_trades as (
         symbol,
         count(*) as trade_count,
         count(distinct account_id) as trading_account_count,
-        sum(quantity) filter (where trade_type = 'buy') as bought_quantity,
-        sum(quantity) filter (where trade_type = 'sell') as sold_quantity,
+        sum(case when trade_type = 'buy' then quantity end) as bought_quantity,
+        sum(case when trade_type = 'sell' then quantity end) as sold_quantity,
         sum(quantity) as traded_quantity,
         sum(traded_amount) as traded_amount
 
@@ -74,7 +75,7 @@ daily_orders as (
         order_date,
         symbol,
         count(*) as order_count,
-        count(*) filter (where order_status = 'cancelled') as cancelled_order_count
+        count(case when order_status = 'cancelled' then 1 end) as cancelled_order_count
 
     from orders
     group by order_date, symbol
@@ -156,15 +157,11 @@ changed_activity_days as (
             activity_days.symbol = stored_rows.symbol
             and activity_days.trading_date = stored_rows.trading_date
     where
-        (
-            activity_days.order_count, activity_days.cancelled_order_count,
-            activity_days.trade_count, activity_days.traded_quantity, activity_days.traded_amount
-        )
-        is distinct from
-        (
-            stored_rows.order_count, stored_rows.cancelled_order_count,
-            stored_rows.trade_count, stored_rows.traded_quantity, stored_rows.traded_amount
-        )
+        activity_days.order_count is distinct from stored_rows.order_count
+        or activity_days.cancelled_order_count is distinct from stored_rows.cancelled_order_count
+        or activity_days.trade_count is distinct from stored_rows.trade_count
+        or activity_days.traded_quantity is distinct from stored_rows.traded_quantity
+        or activity_days.traded_amount is distinct from stored_rows.traded_amount
 
 ),
 
@@ -277,17 +274,17 @@ rebuilt_rows as (
     select
         trading_date,
         symbol,
-        cast(null as numeric(18, 4)) as open_price,
-        cast(null as numeric(18, 4)) as high_price,
-        cast(null as numeric(18, 4)) as low_price,
-        cast(null as numeric(18, 4)) as close_price,
-        cast(null as numeric(24, 6)) as adjusted_close_price,
-        cast(null as numeric(18, 4)) as price_change_pct,
+        cast(null as {{ decimal_type(18, 4) }}) as open_price,
+        cast(null as {{ decimal_type(18, 4) }}) as high_price,
+        cast(null as {{ decimal_type(18, 4) }}) as low_price,
+        cast(null as {{ decimal_type(18, 4) }}) as close_price,
+        cast(null as {{ decimal_type(24, 6) }}) as adjusted_close_price,
+        cast(null as {{ decimal_type(18, 4) }}) as price_change_pct,
         cast(null as bigint) as market_volume,
         cast(null as bigint) as adjusted_market_volume,
-        cast(null as numeric(18, 4)) as total_return_pct,
-        cast(null as numeric(24, 6)) as split_factor,
-        cast(null as numeric(18, 6)) as dividend_amount,
+        cast(null as {{ decimal_type(18, 4) }}) as total_return_pct,
+        cast(null as {{ decimal_type(24, 6) }}) as split_factor,
+        cast(null as {{ decimal_type(18, 6) }}) as dividend_amount,
         cast(null as text) as adjustment_version
 
     from unpriced_days
@@ -316,7 +313,11 @@ final as (
         coalesce(daily_trades.traded_quantity, 0) as traded_quantity,
         coalesce(daily_trades.traded_amount, 0) as traded_amount,
         round(
-            daily_trades.traded_amount / nullif(daily_trades.traded_quantity, 0),
+            {{
+                decimal_quotient(
+                    'daily_trades.traded_amount', 'nullif(daily_trades.traded_quantity, 0)', 12
+                )
+            }},
             4
         ) as volume_weighted_price,
         daily_prices.total_return_pct,

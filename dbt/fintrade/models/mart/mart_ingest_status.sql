@@ -26,9 +26,9 @@ last_logical_date as (
 
 ),
 
-latest_attempts as (
+last_date_loads as (
 
-    select distinct on (price_loads.symbol)
+    select
         price_loads.logical_date,
         price_loads.symbol,
         price_loads.run_status,
@@ -41,7 +41,20 @@ latest_attempts as (
     from price_loads
     inner join last_logical_date
         on price_loads.logical_date = last_logical_date.logical_date
-    order by price_loads.symbol asc, price_loads.started_at desc
+
+),
+
+-- The latest start wins; two attempts started in the same microsecond are told apart by when
+-- they finished (a running one first) and then by status, so every engine keeps the same one.
+latest_attempts as (
+
+    {{
+        first_row_per(
+            'last_date_loads',
+            ['symbol'],
+            ['started_at desc', 'finished_at desc nulls first', 'run_status asc']
+        )
+    }}
 
 )
 

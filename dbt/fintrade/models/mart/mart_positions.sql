@@ -8,7 +8,7 @@ position_changes as (
 
 -- Not materialized: used more than once, and each use must reach the table's indexes (a
 -- materialized CTE is a full copy of every bar, scanned again by each use).
-daily_prices as not materialized (
+daily_prices as {{ not_materialized() }} (
 
     select * from {{ ref('fct_daily_prices') }}
 
@@ -57,13 +57,14 @@ symbols as (
 
 ),
 
--- `= any(array(...))` rather than `in (select ...)`: the planner then reads the held symbols'
--- bars by the primary key instead of hashing the whole history against a dozen symbols.
+-- On PostgreSQL `= any(array(...))` rather than `in (select ...)` (macros/portable/value_in.sql):
+-- the planner then reads the held symbols' bars by the primary key instead of hashing the whole
+-- history against a dozen symbols.
 held_prices as (
 
     select daily_prices.*
     from daily_prices
-    where daily_prices.symbol = any(array(select symbols.symbol from symbols))
+    where {{ value_in('daily_prices.symbol', 'select symbols.symbol from symbols') }}
 
 ),
 
@@ -112,7 +113,7 @@ later_split_factors as (
     select
         symbol_days.symbol,
         symbol_days.trading_date,
-        round(exp(sum(ln(stock_splits.split_factor))), 9) as later_split_factor
+        {{ factor_product('stock_splits.split_factor') }} as later_split_factor
 
     from symbol_days
     inner join stock_splits
@@ -130,7 +131,7 @@ carried_split_factors as (
     select
         symbol_days.symbol,
         symbol_days.trading_date,
-        round(exp(sum(ln(stock_splits.split_factor))), 9) as carried_split_factor
+        {{ factor_product('stock_splits.split_factor') }} as carried_split_factor
 
     from symbol_days
     inner join stock_splits
@@ -148,13 +149,23 @@ day_positions as (
         position_days.account_id,
         position_days.symbol,
         position_days.trading_date as as_of_date,
-        position_days.held_quantity
-        / coalesce(later_split_factors.later_split_factor, 1) as quantity,
+        {{
+            decimal_quotient(
+                'position_days.held_quantity',
+                'coalesce(later_split_factors.later_split_factor, 1)',
+                12
+            )
+        }} as quantity,
         position_days.cost_basis,
         position_days.realised_pnl,
         symbol_days.close_price_date,
-        daily_prices.close_price
-        / coalesce(carried_split_factors.carried_split_factor, 1) as close_price
+        {{
+            decimal_quotient(
+                'daily_prices.close_price',
+                'coalesce(carried_split_factors.carried_split_factor, 1)',
+                12
+            )
+        }} as close_price
 
     from position_days
     inner join symbol_days
@@ -182,18 +193,21 @@ final as (
         account_id,
         symbol,
         as_of_date,
-        cast(quantity as numeric(18, 6)) as quantity,
-        cast(cost_basis / nullif(quantity, 0) as numeric(18, 4)) as average_cost,
-        cast(cost_basis as numeric(18, 2)) as cost_basis,
-        close_price_date,
-        cast(close_price as numeric(18, 4)) as close_price,
-        cast(quantity * close_price as numeric(18, 2)) as market_value,
+        cast(quantity as {{ decimal_type(18, 6) }}) as quantity,
         cast(
-            cast(quantity * close_price as numeric(18, 2))
-            - cast(cost_basis as numeric(18, 2))
-            as numeric(18, 2)
+            {{ decimal_quotient('cost_basis', 'nullif(quantity, 0)', 4) }}
+            as {{ decimal_type(18, 4) }}
+        ) as average_cost,
+        cast(cost_basis as {{ decimal_type(18, 2) }}) as cost_basis,
+        close_price_date,
+        cast(close_price as {{ decimal_type(18, 4) }}) as close_price,
+        cast(quantity * close_price as {{ decimal_type(18, 2) }}) as market_value,
+        cast(
+            cast(quantity * close_price as {{ decimal_type(18, 2) }})
+            - cast(cost_basis as {{ decimal_type(18, 2) }})
+            as {{ decimal_type(18, 2) }}
         ) as unrealised_pnl,
-        cast(realised_pnl as numeric(18, 2)) as realised_pnl
+        cast(realised_pnl as {{ decimal_type(18, 2) }}) as realised_pnl
 
     from day_positions
 

@@ -1,12 +1,13 @@
 {%- set trading_days_per_year = 252 -%}
 {%- set return_window_sessions = 30 -%}
 {%- set min_coverage = var('window_min_coverage') -%}
+{%- set weeks_52_ago = dbt.dateadd('week', -52, 'as_of_date') -%}
 
 with
 
 -- Not materialized: used more than once, and each use must reach the table's indexes (a
 -- materialized CTE is a full copy of every bar, scanned again by each use).
-daily_prices as not materialized (
+daily_prices as {{ not_materialized() }} (
 
     select * from {{ ref('fct_daily_prices') }}
 
@@ -45,16 +46,14 @@ recent_sessions as (
     cross join as_of
     where
         exchange_sessions.session_date <= as_of.as_of_date
-        and exchange_sessions.session_date > as_of.as_of_date - interval '13 months'
+        and exchange_sessions.session_date > {{ dbt.dateadd('month', -13, 'as_of.as_of_date') }}
 
 ),
 
 window_sessions as (
 
     select
-        count(*) filter (
-            where session_date > as_of_date - interval '52 weeks'
-        ) as sessions_52w
+        count(case when session_date > {{ weeks_52_ago }} then 1 end) as sessions_52w
 
     from recent_sessions
 
@@ -92,7 +91,7 @@ recent_prices as (
     -- The same 13 months as a range on the bars themselves, so they are read by the date index.
     where
         daily_prices.price_date <= as_of.as_of_date
-        and daily_prices.price_date > as_of.as_of_date - interval '13 months'
+        and daily_prices.price_date > {{ dbt.dateadd('month', -13, 'as_of.as_of_date') }}
 
 ),
 
@@ -117,29 +116,41 @@ latest as (
 
 -- The close in force 30 sessions back: that session's, or the last before it when the symbol
 -- has no bar that day (adjusted prices are in today's shares, so carrying one over is sound).
-return_window_start as (
+window_start_closes as (
 
-    select distinct on (symbol)
+    select
         symbol,
+        price_date,
         adjusted_close_price as window_start_close_price,
         total_return_close_price as window_start_total_return_close_price
 
     from recent_prices
     where sessions_ago >= {{ return_window_sessions }}
-    order by symbol asc, price_date desc
+
+),
+
+return_window_start as (
+
+    {{ first_row_per('window_start_closes', ['symbol'], ['price_date desc']) }}
+
+),
+
+previous_year_closes as (
+
+    select
+        symbol,
+        price_date,
+        adjusted_close_price as previous_year_close_price,
+        total_return_close_price as previous_year_total_return_close_price
+
+    from recent_prices
+    where price_date < {{ dbt.date_trunc('year', 'as_of_date') }}
 
 ),
 
 previous_year_close as (
 
-    select distinct on (symbol)
-        symbol,
-        adjusted_close_price as previous_year_close_price,
-        total_return_close_price as previous_year_total_return_close_price
-
-    from recent_prices
-    where price_date < date_trunc('year', as_of_date)
-    order by symbol asc, price_date desc
+    {{ first_row_per('previous_year_closes', ['symbol'], ['price_date desc']) }}
 
 ),
 
@@ -147,33 +158,34 @@ trailing_stats as (
 
     select
         symbol,
-        count(*) filter (
-            where price_date > as_of_date - interval '52 weeks'
-        ) as high_low_52w_sessions,
-        max(adjusted_high_price) filter (
-            where price_date > as_of_date - interval '52 weeks'
+        count(case when price_date > {{ weeks_52_ago }} then 1 end) as high_low_52w_sessions,
+        max(
+            case when price_date > {{ weeks_52_ago }} then adjusted_high_price end
         ) as adjusted_high_52w_price,
-        min(adjusted_low_price) filter (
-            where price_date > as_of_date - interval '52 weeks'
+        min(
+            case when price_date > {{ weeks_52_ago }} then adjusted_low_price end
         ) as adjusted_low_52w_price,
-        count(log_return) filter (
-            where sessions_ago < {{ trading_days_per_year }}
+        count(
+            case when sessions_ago < {{ trading_days_per_year }} then log_return end
         ) as volatility_1y_sessions,
-        stddev_samp(log_return) filter (
-            where sessions_ago < {{ trading_days_per_year }}
+        stddev_samp(
+            case when sessions_ago < {{ trading_days_per_year }} then log_return end
         ) as daily_log_return_stddev_1y,
-        count(log_return) filter (
-            where sessions_ago < {{ return_window_sessions }}
+        count(
+            case when sessions_ago < {{ return_window_sessions }} then log_return end
         ) as volatility_30d_sessions,
-        stddev_samp(log_return) filter (
-            where sessions_ago < {{ return_window_sessions }}
+        stddev_samp(
+            case when sessions_ago < {{ return_window_sessions }} then log_return end
         ) as daily_log_return_stddev_30d,
-        count(adjusted_volume) filter (
-            where sessions_ago < {{ return_window_sessions }}
+        count(
+            case when sessions_ago < {{ return_window_sessions }} then adjusted_volume end
         ) as avg_volume_30d_sessions,
-        avg(adjusted_volume) filter (
-            where sessions_ago < {{ return_window_sessions }}
-        ) as adjusted_avg_volume_30d
+        {{
+            decimal_average(
+                'case when sessions_ago < ' ~ return_window_sessions ~ ' then adjusted_volume end',
+                12
+            )
+        }} as adjusted_avg_volume_30d
 
     from recent_prices
     group by symbol
@@ -238,15 +250,25 @@ final as (
         latest.return_1d_pct,
         round(
             100 * (
-                latest.latest_adjusted_close_price
-                / return_window_start.window_start_close_price - 1
+                {{
+                    decimal_quotient(
+                        'latest.latest_adjusted_close_price',
+                        'return_window_start.window_start_close_price',
+                        12
+                    )
+                }} - 1
             ),
             4
         ) as return_30d_pct,
         round(
             100 * (
-                latest.latest_adjusted_close_price
-                / previous_year_close.previous_year_close_price - 1
+                {{
+                    decimal_quotient(
+                        'latest.latest_adjusted_close_price',
+                        'previous_year_close.previous_year_close_price',
+                        12
+                    )
+                }} - 1
             ),
             4
         ) as return_ytd_pct,
@@ -259,33 +281,49 @@ final as (
         round(
             cast(
                 100 * covered_stats.daily_log_return_stddev_1y
-                * sqrt({{ trading_days_per_year }}) as numeric
+                * sqrt({{ trading_days_per_year }}) as {{ decimal_type(18, 4) }}
             ),
             4
         ) as volatility_1y_pct,
         round(
             cast(
                 100 * covered_stats.daily_log_return_stddev_30d
-                * sqrt({{ trading_days_per_year }}) as numeric
+                * sqrt({{ trading_days_per_year }}) as {{ decimal_type(18, 4) }}
             ),
             4
         ) as volatility_30d_pct,
         cast(
-            round(covered_stats.adjusted_avg_volume_30d / latest.as_of_split_factor)
+            round(
+                {{
+                    decimal_quotient(
+                        'covered_stats.adjusted_avg_volume_30d', 'latest.as_of_split_factor', 12
+                    )
+                }}
+            )
             as bigint
         ) as avg_volume_30d,
         latest.total_return_1d_pct,
         round(
             100 * (
-                latest.latest_total_return_close_price
-                / return_window_start.window_start_total_return_close_price - 1
+                {{
+                    decimal_quotient(
+                        'latest.latest_total_return_close_price',
+                        'return_window_start.window_start_total_return_close_price',
+                        12
+                    )
+                }} - 1
             ),
             4
         ) as total_return_30d_pct,
         round(
             100 * (
-                latest.latest_total_return_close_price
-                / previous_year_close.previous_year_total_return_close_price - 1
+                {{
+                    decimal_quotient(
+                        'latest.latest_total_return_close_price',
+                        'previous_year_close.previous_year_total_return_close_price',
+                        12
+                    )
+                }} - 1
             ),
             4
         ) as total_return_ytd_pct,
