@@ -60,3 +60,19 @@ def test_row_counts_differing_are_named() -> None:
     assert differences("raw.x", columns, [(at,), (at,)], [(at,)]) == [
         "raw.x: 2 rows on PostgreSQL, 1 on DuckDB"
     ]
+
+
+def test_a_decimal_derived_in_floating_point_may_differ_by_its_tolerance_only() -> None:
+    columns = [Column("symbol"), Column("factor", scale=12, tolerance_units=1)]
+    pg = [("WMT", Decimal("1.200842948531"))]
+    assert differences("core.x", columns, pg, [("WMT", Decimal("1.200842948530"))]) == []
+    assert differences("core.x", columns, pg, [("WMT", Decimal("1.200842948529"))])
+
+
+def test_a_fingerprint_must_group_the_same_rows() -> None:
+    columns = [Column("symbol"), Column("version", is_fingerprint=True)]
+    pg = [("KO", "a1"), ("PFE", "a1"), ("WMT", "b2")]
+    assert differences("core.x", columns, pg, [("KO", "x"), ("PFE", "x"), ("WMT", "y")]) == []
+    assert differences("core.x", columns, pg, [("KO", "x"), ("PFE", "y"), ("WMT", "y")]) == [
+        "core.x.version: groups other rows than on PostgreSQL"
+    ]
