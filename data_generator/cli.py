@@ -166,14 +166,23 @@ def _ingest(
         print(report.history.summary().replace("OLTP activity", "OLTP history"))
     if report.activity is not None:
         print(report.activity.summary())
+    if report.extracts is not None:
+        print(report.extracts.summary())
     return report
 
 
 def _finish_ingest(report: IngestReport) -> None:
     _report_prices(report)
+    _raise_later_failures(report)
+
+
+def _raise_later_failures(report: IngestReport) -> None:
+    """What failed after the prices, in the day's order: corporate actions, then the extracts."""
     failed_actions = _failed_actions(report)
     if failed_actions:
         raise CommandFailed(failed_actions)
+    if report.extracts_error:
+        raise CommandFailed(report.extracts_error)
 
 
 def _report_prices(report: IngestReport) -> None:
@@ -216,14 +225,13 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     """A symbol whose prices failed stops the run before dbt (its rerun loads it and builds);
     failed corporate actions follow the DAG's rule: the marts build with the factors they had,
-    then the run fails naming the symbol. The freshness check follows a clean build."""
+    then the run fails naming the symbol; so do extracts the lake refused (the PostgreSQL
+    build does not read them). The freshness check follows a clean build."""
     settings = services.services_up(_settings(args))
     report = _ingest(settings, args.date, True)
     _report_prices(report)
     print(transform.build(settings).summary)
-    failed_actions = _failed_actions(report)
-    if failed_actions:
-        raise CommandFailed(failed_actions)
+    _raise_later_failures(report)
     print(freshness.check_freshness(settings, args.date).summary())
 
 
