@@ -1,4 +1,4 @@
-"""`fintrade`: the command line over the pipeline (init, ingest, replay, run, services).
+"""`fintrade`: the command line over the pipeline (init, ingest, replay, run, build, services).
 
 Every command exits 0 on success and otherwise prints one line saying why and exits non-zero, so
 it behaves the same by hand, in `make`, in CI and under Airflow.
@@ -17,9 +17,10 @@ import psycopg2
 from tqdm import tqdm
 
 from data_generator.errors import FintradeError
-from data_generator.localdev import services
+from data_generator.localdev import seaweedfs, services
 from data_generator.reference.universe import select_stocks
 from data_generator.settings import (
+    Engine,
     Settings,
     load_settings,
     parse_symbols,
@@ -97,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="init if needed, ingest, then dbt build")
     with_date(run, required=True)
     with_symbols(run)
+
+    build = commands.add_parser(
+        "build", help="dbt build only: on PostgreSQL, or on DuckDB from the lake"
+    )
+    build.add_argument(
+        "--engine",
+        choices=[engine.value for engine in Engine],
+        help="where the models are built (default: FINTRADE_ENGINE, else postgres)",
+    )
+    build.add_argument("--select", help="dbt's node selection, e.g. staging or mart_positions+")
 
     svc = commands.add_parser(
         "services", help="local PostgreSQL, S3 (and Celery's Redis) for a machine without Docker"
@@ -242,6 +253,19 @@ def cmd_replay(args: argparse.Namespace) -> None:
         raise CommandFailed(f"the lake (bucket {settings.s3_bucket}) holds no Parquet snapshots")
 
 
+def cmd_build(args: argparse.Namespace) -> None:
+    """DuckDB reads only the lake, so only the lake's server is started for it."""
+    settings = _settings(args)
+    engine = Engine(args.engine) if args.engine else settings.engine
+    if engine is Engine.DUCKDB:
+        settings = seaweedfs.ensure_s3(settings)
+    else:
+        settings = services.services_up(settings)
+    print(transform.build(settings, select=args.select, engine=engine).summary)
+    if engine is Engine.DUCKDB:
+        print(f"DuckDB warehouse: {settings.duckdb_file}")
+
+
 def cmd_services(args: argparse.Namespace) -> None:
     settings = _settings(args)
     if args.action == "up":
@@ -260,6 +284,7 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "replay": cmd_replay,
     "run": cmd_run,
+    "build": cmd_build,
     "services": cmd_services,
 }
 
