@@ -271,12 +271,28 @@ def _summary(output: str) -> str:
 
 
 def _failure_message(label: str, returncode: int, results_path: Path, output: str) -> str:
+    hook_error = _failed_hook_error(results_path)
+    if hook_error is not None:
+        return f"{label} failed building raw from the lake: {hook_error}"
     failed = _nodes_with_status(results_path, FAILED_STATUSES)
     if not failed:
         return f"{label} failed (exit {returncode}): {_last_line(output)}"
     named = ", ".join(failed[:MAX_NAMED_NODES])
     more = f" and {len(failed) - MAX_NAMED_NODES} more" if len(failed) > MAX_NAMED_NODES else ""
     return f"{label} failed: {named}{more}"
+
+
+def _failed_hook_error(results_path: Path) -> str | None:
+    """The error of the DuckDB build's raw_from_lake hook, whose last line names the lake object
+    it could not read (a damaged snapshot, a missing extract), or None when it did not fail."""
+    if not results_path.is_file():
+        return None
+    for result in json.loads(results_path.read_text()).get("results", []):
+        if result.get("unique_id", "").endswith(LAKE_HOOK + "-0") and result.get("status") in (
+            FAILED_STATUSES
+        ):
+            return _last_line(result.get("message") or "")
+    return None
 
 
 def _nodes_with_status(results_path: Path, statuses: frozenset[str]) -> list[str]:

@@ -50,7 +50,7 @@
 {% macro _lake_key(url) %}{{ return("regexp_replace(" ~ url ~ ", '^s3://[^/]+/', '')") }}{% endmacro %}
 
 {% macro _lake_key_date(key) %}
-    {{- return("cast(cast(regexp_extract(" ~ key ~ ", 'date=([0-9-]+)\\.parquet$', 1) as date) as timestamptz)") -}}
+    {{- return("cast(regexp_extract(" ~ key ~ ", 'date=([0-9-]+)\\.parquet$', 1) as date)") -}}
 {% endmacro %}
 
 {% macro _lake_files(pattern) %}
