@@ -155,14 +155,13 @@ def _install_httpfs(extension_dir: Path) -> None:
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
     }
-    literal = "'" + str(HTTPFS_FILE).replace("'", "''") + "'"
     try:
         with duckdb.connect(config=config) as conn:
             installed = conn.execute(
                 "select installed from duckdb_extensions() where extension_name = 'httpfs'"
             ).fetchone()
             if not (installed and installed[0]):
-                conn.execute(f"install {literal}")
+                conn.install_extension(str(HTTPFS_FILE))
     except duckdb.Error as exc:
         reason = str(exc).strip().splitlines()[0]
         raise DbtBuildError(f"cannot install httpfs into {extension_dir}: {reason}") from None

@@ -5,11 +5,13 @@ load stamps (`loaded_at`, `rejected_at`, a run's start and end) differ between t
 same data and are left out; `raw.ingest_runs` is the log of attempts, and
 `mart.mart_ingest_status` its last run as the marts show it, so both are compared apart.
 
-The lake's OLTP extracts (data_generator/storage/oltp_extracts.py) are compared as their
-manifests name them, `raw/oltp/parquet/<table>/date=D` per table and day: their object keys are
-MD5s of bytes that hold the stamps. Without stamps an extract counts as a digest of its rows with
-the stamp columns left out; the run log's extract only has to be there, as `raw.ingest_runs` is
-compared apart. An extract object no manifest names (a leftover) counts by its own key.
+The lake's OLTP extracts (data_generator/storage/oltp_extracts.py) are derived from those
+tables, so they are compared as what they say: the set in force (the newest manifest), one entry
+`raw/oltp/parquet/<table>` per table, whatever day wrote it (a refused ingest of a new day writes
+that day's set, and only its run log differs). Without stamps an extract counts as a digest of its
+rows with the stamp columns left out; the run log's extract only has to be there, as
+`raw.ingest_runs` is compared apart. An extract object no manifest names (a leftover) counts by
+its own key.
 """
 
 from __future__ import annotations
@@ -62,16 +64,21 @@ def lake_objects(settings: Settings, *, with_stamps: bool = True) -> dict[str, s
     def body(key: str) -> bytes:
         return client.get_object(Bucket=settings.s3_bucket, Key=key)["Body"].read()
 
+    manifests = {
+        key: pq.read_table(pa.BufferReader(body(key)))
+        for key in objects
+        if key.startswith(oltp_extracts.MANIFEST_PREFIX)
+    }
+    referenced = {k for manifest in manifests.values() for k in manifest["lake_key"].to_pylist()}
     named: dict[str, str] = {}
-    referenced: set[str] = set()
-    for key in [k for k in objects if k.startswith(oltp_extracts.MANIFEST_PREFIX)]:
-        day = key.removeprefix(oltp_extracts.MANIFEST_PREFIX).removesuffix(".parquet")
-        manifest = pq.read_table(pa.BufferReader(body(key)))
+    if manifests:
+        in_force = max(
+            manifests, key=lambda key: (manifests[key]["extracted_through"][0].as_py(), key)
+        )
+        manifest = manifests[in_force]
         tables = manifest["table_name"].to_pylist()
-        referenced.update(manifest["lake_key"].to_pylist())
-        named[key] = "manifest of " + ", ".join(sorted(tables))
         for table, extract in zip(tables, manifest["lake_key"].to_pylist(), strict=True):
-            name = f"{oltp_extracts.PARQUET_PREFIX}{table}/{day}"
+            name = f"{oltp_extracts.PARQUET_PREFIX}{table}"
             if extract not in objects:
                 named[name] = f"missing {extract}"
             elif table == RUN_LOG_EXTRACT:
