@@ -199,6 +199,11 @@ def run_dir(settings: Settings, engine: Engine = Engine.POSTGRES) -> Path:
     return runs / settings.pg_database
 
 
+def duckdb_results(settings: Settings) -> Path:
+    """The results file of the settings' last DuckDB build (dbt's run_results.json)."""
+    return run_dir(settings, Engine.DUCKDB) / "run_results.json"
+
+
 def _run_dbt(
     settings: Settings,
     args: list[str],

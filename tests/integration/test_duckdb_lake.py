@@ -16,7 +16,7 @@ from data_generator.steps import transform
 from data_generator.storage import lake as lake_keys
 from data_generator.storage.lake import s3_client
 from tests.support.harness import load_day, run_fintrade, scratch_warehouse
-from tests.support.ports import free_port_base
+from tests.support.ports import closed_port
 from tests.support.warehouse import query
 from tests.support.warehouse_state import STAMP_COLUMNS, lake_objects
 
@@ -46,11 +46,6 @@ def demo(base_settings, s3_server, tmp_path_factory) -> Iterator[Settings]:
         yield settings
 
 
-def closed_port() -> str:
-    """A port nothing listens on: PostgreSQL at it would refuse every connection."""
-    return str(free_port_base(width=1))
-
-
 def build_duckdb(settings: Settings, *args: str):
     return run_fintrade(
         settings,
@@ -58,7 +53,7 @@ def build_duckdb(settings: Settings, *args: str):
         "--engine",
         "duckdb",
         *args,
-        env={"FINTRADE_DUCKDB_PATH": str(settings.duckdb_file), "PGPORT": closed_port()},
+        env={"PGPORT": str(closed_port())},
     )
 
 
