@@ -13,7 +13,8 @@
       keep PostgreSQL's own stamps.
 
     Tables, not views: the lake is read once per build, and every model of the build reads the
-    same moment of it. On PostgreSQL the hook is empty. -#}
+    same moment of it. Rows are stored in key order (the extracts are written in it), so a build
+    of the same lake reads them in the same order every time. On PostgreSQL the hook is empty. -#}
 {% macro raw_from_lake() %}
     {%- if target.type != 'duckdb' or not execute -%}
         {{- return('') -}}
@@ -106,7 +107,8 @@
         select " ~ _lake_select_list('daily_prices', {
             'lake_key': 'run_key', 'loaded_at': _lake_key_date('run_key')}) ~ "
         from runs
-        where newest_first = 1"
+        where newest_first = 1
+        order by symbol, price_date"
     ) -}}
 {% endmacro %}
 
@@ -163,7 +165,8 @@
         select " ~ _lake_select_list(table, {
             'lake_key': 'run_key', 'loaded_at': _lake_key_date('run_key')}) ~ "
         from runs
-        where snapshot_number = snapshot_count"
+        where snapshot_number = snapshot_count
+        order by symbol, " ~ key_column
     ) -}}
 {% endmacro %}
 
