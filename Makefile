@@ -16,7 +16,7 @@ STACK_TEST_ARGS ?=
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup services-up services-down services-status demo test test-unit test-duckdb lint bench browser dashboard stack-test
+.PHONY: help setup services-up services-down services-status demo test test-unit test-duckdb lint bench browser dashboard stack-test dbt-duckdb
 
 help:
 	@echo "make demo     set up, start local services, run the pipeline for DATE=$(DATE), show marts"
@@ -27,6 +27,7 @@ help:
 	@echo "make stack-test  the Docker Compose stack, up for real and checked (needs a Docker engine)"
 	@echo "make airflow  the Airflow UI on http://127.0.0.1:8080 (services must be up)"
 	@echo "make dashboard  the dashboard over the marts on http://127.0.0.1:\$$DASHBOARD_PORT (8050)"
+	@echo "make dbt-duckdb  dbt build on DuckDB from the lake, no PostgreSQL (README: DuckDB)"
 	@echo "make services-up | services-down | services-status"
 
 # Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE=1 (set on many machines and
@@ -68,6 +69,11 @@ demo: services-up
 # The dashboard over the marts, on the warehouse `make demo` built. Ctrl-C stops it.
 dashboard: services-up
 	$(BIN)/python -m data_generator.dashboard
+
+# The dbt project on DuckDB, from the lake only: the lake's server is started if local, never
+# PostgreSQL. The lake must hold a pipeline day (`make demo` or `fintrade run`).
+dbt-duckdb: setup
+	$(BIN)/fintrade build --engine duckdb
 
 # Debian's Chromium and its driver for the page tests: installed when missing and we are root,
 # else the page tests skip and say why.

@@ -1,4 +1,4 @@
-"""`fintrade`: the command line over the pipeline (init, ingest, replay, run, services).
+"""`fintrade`: the command line over the pipeline (init, ingest, replay, run, build, services).
 
 Every command exits 0 on success and otherwise prints one line saying why and exits non-zero, so
 it behaves the same by hand, in `make`, in CI and under Airflow.
@@ -17,9 +17,10 @@ import psycopg2
 from tqdm import tqdm
 
 from data_generator.errors import FintradeError
-from data_generator.localdev import services
+from data_generator.localdev import seaweedfs, services
 from data_generator.reference.universe import select_stocks
 from data_generator.settings import (
+    Engine,
     Settings,
     load_settings,
     parse_symbols,
@@ -98,6 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     with_date(run, required=True)
     with_symbols(run)
 
+    build = commands.add_parser(
+        "build", help="dbt build only: on PostgreSQL, or on DuckDB from the lake"
+    )
+    build.add_argument(
+        "--engine",
+        choices=[engine.value for engine in Engine],
+        help="where the models are built (default: FINTRADE_ENGINE, else postgres)",
+    )
+    build.add_argument("--select", help="dbt's node selection, e.g. staging or mart_positions+")
+
     svc = commands.add_parser(
         "services", help="local PostgreSQL, S3 (and Celery's Redis) for a machine without Docker"
     )
@@ -166,14 +177,23 @@ def _ingest(
         print(report.history.summary().replace("OLTP activity", "OLTP history"))
     if report.activity is not None:
         print(report.activity.summary())
+    if report.extracts is not None:
+        print(report.extracts.summary())
     return report
 
 
 def _finish_ingest(report: IngestReport) -> None:
     _report_prices(report)
+    _raise_later_failures(report)
+
+
+def _raise_later_failures(report: IngestReport) -> None:
+    """What failed after the prices, in the day's order: corporate actions, then the extracts."""
     failed_actions = _failed_actions(report)
     if failed_actions:
         raise CommandFailed(failed_actions)
+    if report.extracts_error:
+        raise CommandFailed(report.extracts_error)
 
 
 def _report_prices(report: IngestReport) -> None:
@@ -216,14 +236,13 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     """A symbol whose prices failed stops the run before dbt (its rerun loads it and builds);
     failed corporate actions follow the DAG's rule: the marts build with the factors they had,
-    then the run fails naming the symbol. The freshness check follows a clean build."""
+    then the run fails naming the symbol; so do extracts the lake refused (the PostgreSQL
+    build does not read them). The freshness check follows a clean build."""
     settings = services.services_up(_settings(args))
     report = _ingest(settings, args.date, True)
     _report_prices(report)
     print(transform.build(settings).summary)
-    failed_actions = _failed_actions(report)
-    if failed_actions:
-        raise CommandFailed(failed_actions)
+    _raise_later_failures(report)
     print(freshness.check_freshness(settings, args.date).summary())
 
 
@@ -232,6 +251,19 @@ def cmd_replay(args: argparse.Namespace) -> None:
     results = replay(settings, args.since, lambda result: print(result.summary()))
     if not results:
         raise CommandFailed(f"the lake (bucket {settings.s3_bucket}) holds no Parquet snapshots")
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    """DuckDB reads only the lake, so only the lake's server is started for it."""
+    settings = _settings(args)
+    engine = Engine(args.engine) if args.engine else settings.engine
+    if engine is Engine.DUCKDB:
+        settings = seaweedfs.ensure_s3(settings)
+    else:
+        settings = services.services_up(settings)
+    print(transform.build(settings, select=args.select, engine=engine).summary)
+    if engine is Engine.DUCKDB:
+        print(f"DuckDB warehouse: {settings.duckdb_file}")
 
 
 def cmd_services(args: argparse.Namespace) -> None:
@@ -252,6 +284,7 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "replay": cmd_replay,
     "run": cmd_run,
+    "build": cmd_build,
     "services": cmd_services,
 }
 

@@ -188,6 +188,10 @@ class Settings(BaseSettings):
     # default to FINTRADE_ENGINE; the DuckDB database is one file (default under the state dir).
     engine: Engine = Field(Engine.POSTGRES, alias="FINTRADE_ENGINE")
     duckdb_path: Path | None = Field(None, alias="FINTRADE_DUCKDB_PATH")
+    # The key pair the DuckDB build reads the lake with (it only reads: a read-only key will
+    # do). Unset: the lake's own pair above, with its session token.
+    duckdb_s3_access_key_id: Secret = Field(None, alias="FINTRADE_DUCKDB_S3_ACCESS_KEY_ID")
+    duckdb_s3_secret_access_key: Secret = Field(None, alias="FINTRADE_DUCKDB_S3_SECRET_ACCESS_KEY")
 
     # The Celery broker of `make airflow EXECUTOR=celery` (localdev/redis_server.py): used when
     # it answers, else a project-local redis-server is started.
@@ -262,6 +266,39 @@ class Settings(BaseSettings):
     def duckdb_file(self) -> Path:
         """The DuckDB database dbt builds with `--target duckdb` and the dashboard reads."""
         return self.duckdb_path or self.local_state_dir / "fintrade.duckdb"
+
+    @property
+    def duckdb_extension_dir(self) -> Path:
+        """Where the DuckDB build keeps httpfs, installed from its wheel (never downloaded)."""
+        return self.local_state_dir / "duckdb" / "extensions"
+
+    def duckdb_lake_environ(self) -> dict[str, str]:
+        """The variables dbt's `duckdb` target reads the lake with (dbt/fintrade/profiles.yml):
+        the bucket, the endpoint as DuckDB's S3 secret wants it (host and port, TLS apart, path
+        style for any endpoint but AWS's own) and the key pair under DBT_ENV_SECRET_ names, which
+        dbt scrubs from its logs and keeps out of its target files."""
+        endpoint = urlsplit(self.aws_endpoint_url) if self.aws_endpoint_url else None
+        own_pair = self.duckdb_s3_access_key_id is not None
+        return {
+            "FINTRADE_DUCKDB_LAKE": f"s3://{self.s3_bucket}",
+            "FINTRADE_DUCKDB_S3_REGION": self.aws_region,
+            "FINTRADE_DUCKDB_S3_ENDPOINT": endpoint.netloc if endpoint else "s3.amazonaws.com",
+            "FINTRADE_DUCKDB_S3_URL_STYLE": "path" if endpoint else "vhost",
+            "FINTRADE_DUCKDB_S3_USE_SSL": "false"
+            if endpoint and endpoint.scheme == "http"
+            else "true",
+            "DBT_ENV_SECRET_FINTRADE_LAKE_KEY_ID": (
+                self.duckdb_s3_access_key_id if own_pair else self.aws_access_key_id
+            )
+            or "",
+            "DBT_ENV_SECRET_FINTRADE_LAKE_SECRET": (
+                self.duckdb_s3_secret_access_key if own_pair else self.aws_secret_access_key
+            )
+            or "",
+            "DBT_ENV_SECRET_FINTRADE_LAKE_SESSION_TOKEN": (
+                "" if own_pair else self.aws_session_token or ""
+            ),
+        }
 
     @property
     def uses_local_s3(self) -> bool:

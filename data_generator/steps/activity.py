@@ -14,6 +14,7 @@ from data_generator.activity import ledger, oltp
 from data_generator.reference.trading_calendar import is_trading_day
 from data_generator.reference.universe import select_stocks
 from data_generator.settings import Settings
+from data_generator.steps.extracts import extract_day
 from data_generator.steps.resources import Resources, open_resources
 from data_generator.storage import books
 from data_generator.storage.ingest_runs import loaded_symbols
@@ -122,16 +123,25 @@ def day_activity(res: Resources, symbols: list[str], logical_date: date) -> Acti
 
 def load_activity(settings: Settings, logical_date: date) -> ActivityResult:
     """The scheduled OLTP step: initialise accounts and history on first run, then the day;
-    held back while a symbol of the run has no prices for the date (its batch failed)."""
+    held back while a symbol of the run has no prices for the date (its batch failed). It is
+    the DAG's last writer of the day, so it ends with the lake extracts (steps/extracts.py),
+    whose failure (ExtractsError) fails the task after the activity is stored: its retry
+    writes them, and adds no activity."""
     symbols = [s.symbol for s in select_stocks(settings.symbols, settings.universe_file)]
     with open_resources(settings, logical_date) as res:
-        priced = loaded_symbols(res.conn, logical_date, symbols)
-        held = held_back(logical_date, [s for s in symbols if s not in priced])
-        if held is not None:
-            return held
-        first = initialise_activity(res, symbols, logical_date, DEFAULT_ACCOUNTS, DEFAULT_ORDERS)
-        result = day_activity(res, symbols, logical_date)
-        result.accounts = first.accounts
-        result.orders += first.orders
-        result.trades += first.trades
+        result = _scheduled_activity(res, symbols, logical_date)
+        extract_day(res, logical_date)
         return result
+
+
+def _scheduled_activity(res: Resources, symbols: list[str], logical_date: date) -> ActivityResult:
+    priced = loaded_symbols(res.conn, logical_date, symbols)
+    held = held_back(logical_date, [s for s in symbols if s not in priced])
+    if held is not None:
+        return held
+    first = initialise_activity(res, symbols, logical_date, DEFAULT_ACCOUNTS, DEFAULT_ORDERS)
+    result = day_activity(res, symbols, logical_date)
+    result.accounts = first.accounts
+    result.orders += first.orders
+    result.trades += first.trades
+    return result

@@ -1,4 +1,5 @@
-"""A whole day, as `fintrade init`/`ingest` run it: prices, corporate actions, then activity."""
+"""A whole day, as `fintrade init`/`ingest` run it: prices, corporate actions, activity, then
+the OLTP tables' extracts in the lake."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from data_generator.steps.activity import (
     held_back,
     initialise_activity,
 )
+from data_generator.steps.extracts import ExtractsError, extract_day
 from data_generator.steps.prices import SymbolOutcome, SymbolResult, ingest_prices
 from data_generator.steps.resources import Resources, prepare_resources
+from data_generator.storage.oltp_extracts import ExtractsResult
 
 
 @dataclass
@@ -28,6 +31,9 @@ class IngestReport:
     activity: ActivityResult | None = None
     notices: list[str] = field(default_factory=list)
     actions: ActionsReport | None = None
+    extracts: ExtractsResult | None = None
+    # Why the extracts were not written: reported after the day's own failures, never instead.
+    extracts_error: str | None = None
 
     @property
     def failed(self) -> list[str]:
@@ -48,8 +54,9 @@ def ingest_day(
     orders: int = DEFAULT_ORDERS,
     on_symbol: Callable[[SymbolResult], None] = lambda result: None,
 ) -> IngestReport:
-    """Prepare, every symbol's prices, corporate actions as the day's call budget allows, then
-    the OLTP activity.
+    """Prepare, every symbol's prices, corporate actions as the day's call budget allows, the
+    OLTP activity, then the extracts of what the day stored (also when activity was held back:
+    the run log changed).
 
     With `initialise`, accounts and the order history are made first (once); without it a
     database that has no accounts yet gets its prices and no activity.
@@ -65,8 +72,12 @@ def ingest_day(
     held = held_back(logical_date, report.failed)
     if held is not None:
         report.activity = held
-        return report
-    if initialise:
-        report.history = initialise_activity(res, symbols, logical_date, accounts, orders)
-    report.activity = day_activity(res, symbols, logical_date)
+    else:
+        if initialise:
+            report.history = initialise_activity(res, symbols, logical_date, accounts, orders)
+        report.activity = day_activity(res, symbols, logical_date)
+    try:
+        report.extracts = extract_day(res, logical_date)
+    except ExtractsError as exc:
+        report.extracts_error = str(exc)
     return report

@@ -172,6 +172,30 @@ class Lake:
             raise LakeError(f"cannot write s3://{self.bucket}/{key}: {exc}") from None
         return True
 
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        """Store `body`, replacing what the key held: for derived objects only (the OLTP
+        extracts), never for the write-once vendor records above."""
+        try:
+            self._client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise LakeError(f"cannot write s3://{self.bucket}/{key}: {_reason(exc)}") from None
+
+    def delete(self, key: str) -> None:
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise LakeError(f"cannot delete s3://{self.bucket}/{key}: {_reason(exc)}") from None
+
+    def etags(self, prefix: str) -> dict[str, str]:
+        """Every key under `prefix` with the MD5 its ETag holds (unquoted)."""
+        return {
+            item["Key"]: item["ETag"].strip('"')
+            for page in self._pages(Prefix=prefix)
+            for item in page.get("Contents", [])
+        }
+
     def get(self, key: str) -> bytes | None:
         try:
             return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
@@ -237,3 +261,10 @@ class Lake:
             for prefix in page.get("CommonPrefixes", []):
                 symbols.append(prefix["Prefix"].removeprefix("raw/parquet/symbol=").rstrip("/"))
         return sorted(symbols)
+
+
+def _reason(exc: ClientError | BotoCoreError) -> str:
+    """A failure in one line: an S3 error's code, or the client's own message."""
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "error")
+    return str(exc).splitlines()[0]

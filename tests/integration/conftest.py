@@ -6,15 +6,23 @@ import os
 import secrets
 import tempfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from data_generator.localdev import postgres, processes, seaweedfs
 from data_generator.settings import PROJECT_ROOT, Settings, load_settings
+from data_generator.steps import transform
 from tests.support.alpha_vantage_stub import AlphaVantageStub
-from tests.support.harness import S3Server, scratch_database, scratch_warehouse
-from tests.support.ports import free_port_base
+from tests.support.harness import (
+    S3Server,
+    load_day,
+    run_fintrade,
+    scratch_database,
+    scratch_warehouse,
+)
+from tests.support.ports import closed_port, free_port_base
 
 # --- Alpha Vantage: a local HTTP stand-in ---------------------------------------------------
 
@@ -79,3 +87,25 @@ def s3_server() -> Iterator[S3Server]:
 def settings(base_settings: Settings, s3_server: S3Server, tmp_path: Path) -> Iterator[Settings]:
     with scratch_warehouse(base_settings, s3_server, tmp_path / "state") as scratch:
         yield scratch
+
+
+# --- DuckDB: the second engine, built from the lake alone ---------------------------------
+
+DUCKDB_DEMO_DAY = date(2026, 11, 24)
+
+
+@pytest.fixture(scope="session")
+def duckdb_warehouse(base_settings, s3_server, tmp_path_factory) -> Iterator[Settings]:
+    """A demo day loaded by the pipeline (PostgreSQL and the lake), built by dbt on PostgreSQL
+    and, by `fintrade build --engine duckdb` with PostgreSQL's port closed, on DuckDB from the
+    lake: a model that still reached PostgreSQL would fail the build."""
+    state = tmp_path_factory.mktemp("duckdb-state")
+    with scratch_warehouse(base_settings, s3_server, state) as scratch:
+        settings = scratch.with_overrides(duckdb_path=state / "fintrade.duckdb")
+        load_day(settings, DUCKDB_DEMO_DAY)
+        transform.build(settings)
+        built = run_fintrade(
+            settings, "build", "--engine", "duckdb", env={"PGPORT": str(closed_port())}
+        )
+        assert built.returncode == 0, built.stdout + built.stderr
+        yield settings

@@ -106,6 +106,8 @@ def settings_environ(settings: Settings) -> dict[str, str]:
             "ALPHA_VANTAGE_TIMEOUT_SECONDS": str(settings.alpha_vantage_timeout_seconds),
         }
     )
+    if settings.duckdb_path:
+        env["FINTRADE_DUCKDB_PATH"] = str(settings.duckdb_path)
     if settings.symbols:
         env["FINTRADE_SYMBOLS"] = ",".join(settings.symbols)
     if settings.alpha_vantage_api_key:

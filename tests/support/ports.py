@@ -56,3 +56,9 @@ def free_port_base(width: int = 10) -> int:
 def port_listening(port: int) -> bool:
     """Whether something accepts connections on 127.0.0.1:`port` (a server outlived its stop)."""
     return port_open("127.0.0.1", port)
+
+
+def closed_port() -> int:
+    """A port nothing listens on: a client pointed at it is refused at once (a test's proof that
+    a command never reached the server it names)."""
+    return free_port_base(width=1)
