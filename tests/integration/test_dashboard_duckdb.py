@@ -13,9 +13,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import closing
 from datetime import date
 from decimal import Decimal
 
@@ -30,8 +27,6 @@ from data_generator.dashboard.app import create_app
 from data_generator.dashboard.queries import MartsEmpty, WarehouseUnavailable
 from data_generator.dashboard.source import WarehouseReader
 from data_generator.settings import Engine, Settings
-from data_generator.steps import transform
-from data_generator.storage.warehouse import connect_existing
 from tests.support.browser import (
     chromium,
     chromium_paths,
@@ -39,7 +34,7 @@ from tests.support.browser import (
     dashboard_server,
     load_until_charts_drawn,
 )
-from tests.support.harness import load_day, scratch_warehouse, settings_environ
+from tests.support.harness import settings_environ
 from tests.support.ports import free_port
 from tests.support.warehouse import query
 
@@ -54,58 +49,6 @@ needs_chromium = pytest.mark.skipif(
     reason="Debian's chromium and chromium-driver are not installed and `make browser` "
     "could not install them (it needs root and apt)",
 )
-
-
-# TEMPORARY: replaced by conftest's duckdb_warehouse
-@pytest.fixture(scope="module")
-def duckdb_warehouse(base_settings, s3_server, tmp_path_factory) -> Iterator[Settings]:
-    """A demo day built by dbt on PostgreSQL, its marts copied table by table into the DuckDB
-    file, until the lake-fed `dbt build --target duckdb` builds them there."""
-    with scratch_warehouse(base_settings, s3_server, tmp_path_factory.mktemp("state")) as settings:
-        load_day(settings, DAY)
-        transform.build(settings)
-        _copy_marts_to_duckdb(settings)
-        yield settings
-
-
-# TEMPORARY: replaced by conftest's duckdb_warehouse
-def _copy_marts_to_duckdb(settings: Settings) -> None:
-    """Every mart.* table into settings.duckdb_file with its declared type; a bare numeric
-    becomes a double, as DuckDB types an average."""
-    types = {
-        "text": "varchar",
-        "integer": "integer",
-        "bigint": "bigint",
-        "date": "date",
-        "boolean": "boolean",
-        "timestamp with time zone": "timestamptz",
-    }
-    duck = duckdb.connect(str(settings.duckdb_file))
-    duck.execute("create schema mart")
-    with closing(connect_existing(settings)) as conn, conn.cursor() as cur:
-        cur.execute("select tablename from pg_tables where schemaname = 'mart' order by 1")
-        for (table,) in cur.fetchall():
-            cur.execute(
-                "select column_name, data_type, numeric_precision, numeric_scale"
-                " from information_schema.columns where table_schema = 'mart' and table_name = %s"
-                " order by ordinal_position",
-                (table,),
-            )
-            columns = ", ".join(
-                f'"{name}" '
-                + (
-                    (f"decimal({precision}, {scale})" if precision else "double")
-                    if data_type == "numeric"
-                    else types[data_type]
-                )
-                for name, data_type, precision, scale in cur.fetchall()
-            )
-            duck.execute(f"create table mart.{table} ({columns})")
-            with tempfile.NamedTemporaryFile(suffix=".csv") as csv:
-                cur.copy_expert(f"copy mart.{table} to stdout with (format csv, header)", csv)
-                csv.flush()
-                duck.execute(f"copy mart.{table} from '{csv.name}' (format csv, header)")
-    duck.close()
 
 
 @pytest.fixture(scope="module")
