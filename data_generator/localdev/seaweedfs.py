@@ -68,6 +68,9 @@ def _s3_credentials(settings: Settings) -> tuple[str, str]:
     return creds["access_key"], creds["secret_key"]
 
 
+MAX_VOLUMES = 2000
+
+
 def weed_ports(base: int) -> dict[str, int]:
     """Every port `weed mini` opens, laid out from one base so two servers never collide.
 
@@ -131,6 +134,11 @@ def start_seaweedfs(
         "-admin.ui=false",
         # Its default reports to the vendor's server: nothing leaves this machine.
         "-master.telemetry=false",
+        # Every bucket is a collection with a volume of its own, and `weed mini` allows 56
+        # volumes: the 57th bucket's first write is an InternalError, and so is every later new
+        # bucket's (a test session makes a bucket per test). Volumes are sparse files, so a
+        # higher ceiling costs no disk until written.
+        f"-volume.max={MAX_VOLUMES}",
         *(f"-{flag}={port}" for flag, port in ports.items()),
         *([f"-s3.iam.config={iam_config}"] if iam_config else []),
     ]
