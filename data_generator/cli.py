@@ -16,7 +16,7 @@ from datetime import date, timedelta
 import psycopg2
 from tqdm import tqdm
 
-from data_generator.errors import FintradeError
+from data_generator.errors import FintradeError, first_line
 from data_generator.localdev import seaweedfs, services
 from data_generator.reference.universe import select_stocks
 from data_generator.settings import (
@@ -304,8 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except psycopg2.Error as exc:
         # The server went away mid-command (restart, crash): the transaction in flight was
         # rolled back by the server, so a rerun of the same date starts clean.
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"fintrade {args.command}: PostgreSQL failed: {reason}", file=sys.stderr)
+        print(f"fintrade {args.command}: PostgreSQL failed: {first_line(exc)}", file=sys.stderr)
         return 1
     except OSError as exc:
         # A state folder that cannot be written (permissions, a full disk).

@@ -7,3 +7,10 @@ Each carries a one-line message naming what was wrong, so the CLI and the DAG ca
 
 class FintradeError(Exception):
     """An expected failure with a one-line message for the user."""
+
+
+def first_line(exc: BaseException) -> str:
+    """What a library's exception says, in the one line a FintradeError message quotes: its
+    first non-empty line, or its type's name when it says nothing."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -29,6 +29,7 @@ from data_generator.dashboard.queries import (
     marts_location,
 )
 from data_generator.dashboard.source import Overview, WarehouseReader
+from data_generator.errors import first_line
 from data_generator.settings import Engine, Settings
 
 TITLE = "FinTrade DW"
@@ -79,7 +80,7 @@ def create_app(settings: Settings, reader: WarehouseReader) -> Dash:
             overview = reader.overview()
             bars = reader.price_history(symbol, date.fromisoformat(start), date.fromisoformat(end))
         except CALLBACK_ERRORS as exc:
-            return _message_figure(_one_line(exc)), _message(_one_line(exc))
+            return _message_figure(first_line(exc)), _message(first_line(exc))
         return figures.price_figure(symbol, bars), _figures_table(overview.stock(symbol))
 
     return app
@@ -109,7 +110,7 @@ def _page(reader: WarehouseReader, settings: Settings) -> html.Div:
             f"Nothing to show yet: {exc} in {marts_location(settings)}. {_how_to_build(settings)}"
         )
     except QUERY_ERRORS as exc:
-        return _message_page(f"The warehouse refused a query: {_one_line(exc)}")
+        return _message_page(f"The warehouse refused a query: {first_line(exc)}")
     # The same run gives the same page: build its component tree (and figures) once.
     return reader.cached(("page",), lambda: _data_page(overview, symbol, bars))
 
@@ -332,11 +333,6 @@ def _table(table_id: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...
             html.Tbody([html.Tr([html.Td(value) for value in row]) for row in rows]),
         ],
     )
-
-
-def _one_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _message(text: str) -> html.Div:

@@ -21,7 +21,7 @@ import duckdb
 import psycopg2
 from psycopg2.extensions import connection as Connection
 
-from data_generator.errors import FintradeError
+from data_generator.errors import FintradeError, first_line
 from data_generator.settings import Engine, Settings
 from data_generator.storage import roles
 from data_generator.storage.roles import Role
@@ -173,7 +173,7 @@ def read_only_connection(settings: Settings) -> Iterator[Connection]:
     except psycopg2.OperationalError as exc:
         raise WarehouseUnavailable(
             f"the warehouse at {settings.pg_host}:{settings.pg_port}/{settings.pg_database} "
-            f"does not answer: {_one_line(exc)}"
+            f"does not answer: {first_line(exc)}"
         ) from None
     try:
         conn.set_session(readonly=True, autocommit=True)
@@ -196,7 +196,7 @@ def read_only_duckdb(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         )
     except duckdb.Error as exc:
         raise WarehouseUnavailable(
-            f"the DuckDB file {path} cannot be read: {_one_line(exc)}"
+            f"the DuckDB file {path} cannot be read: {first_line(exc)}"
         ) from None
     try:
         # Run times are shown in UTC; DuckDB would otherwise convert them to the machine's zone.
@@ -215,11 +215,6 @@ def read_only_marts(settings: Settings) -> Iterator[MartsConnection]:
     else:
         with read_only_connection(settings) as conn:
             yield conn
-
-
-def _one_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _execute(

@@ -8,7 +8,7 @@ from datetime import date
 
 import psycopg2
 
-from data_generator.errors import FintradeError
+from data_generator.errors import FintradeError, first_line
 from data_generator.steps.resources import Resources
 from data_generator.storage.lake import LakeError
 from data_generator.storage.oltp_extracts import ExtractsResult, write_extracts
@@ -25,5 +25,6 @@ def extract_day(res: Resources, logical_date: date) -> ExtractsResult:
     except (LakeError, psycopg2.Error) as exc:
         if not res.conn.closed:
             res.conn.rollback()
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExtractsError(f"lake extracts for {logical_date} not written: {reason}") from None
+        raise ExtractsError(
+            f"lake extracts for {logical_date} not written: {first_line(exc)}"
+        ) from None

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from data_generator.errors import FintradeError
+from data_generator.errors import FintradeError, first_line
 from data_generator.settings import DBT_PROJECT_DIR, IN_CHECKOUT, Engine, Settings
 from data_generator.storage.roles import Role, as_role
 from data_generator.storage.warehouse import WarehouseError, connect_existing
@@ -163,8 +163,9 @@ def _install_httpfs(extension_dir: Path) -> None:
             if not (installed and installed[0]):
                 conn.install_extension(str(HTTPFS_FILE))
     except duckdb.Error as exc:
-        reason = str(exc).strip().splitlines()[0]
-        raise DbtBuildError(f"cannot install httpfs into {extension_dir}: {reason}") from None
+        raise DbtBuildError(
+            f"cannot install httpfs into {extension_dir}: {first_line(exc)}"
+        ) from None
 
 
 @contextmanager

@@ -121,8 +121,9 @@ def write_extracts(conn: Connection, lake: Lake, logical_date: date) -> Extracts
     with conn, conn.cursor() as cur:
         cur.execute("set transaction isolation level repeatable read, read only")
         cur.execute("select pg_advisory_xact_lock(hashtext('fintrade.oltp_extracts'))")
-        extracts = [_extract(cur, table, logical_date) for table in EXTRACTED_TABLES]
-        through = _extracted_through(cur)
+        columns = {table: _columns(cur, table) for table in EXTRACTED_TABLES}
+        extracts = [_extract(cur, table, columns[table], logical_date) for table in columns]
+        through = _extracted_through(cur, columns)
         stored = lake.etags(PREFIX)
         written = 0
         for extract in extracts:
@@ -150,8 +151,7 @@ def _md5(body: bytes) -> str:
     return hashlib.md5(body, usedforsecurity=False).hexdigest()
 
 
-def _extract(cur: Cursor, table: str, logical_date: date) -> Extract:
-    columns = _columns(cur, table)
+def _extract(cur: Cursor, table: str, columns: list[RawColumn], logical_date: date) -> Extract:
     statement = sql.SQL(
         "copy (select {} from raw.{} order by {}) to stdout with (format csv, header)"
     ).format(
@@ -178,7 +178,11 @@ def _extract(cur: Cursor, table: str, logical_date: date) -> Extract:
     return Extract(table, extract_key(table, logical_date, body), rows.num_rows, body)
 
 
-def _columns(cur: Cursor, table: str) -> list[tuple[str, str, bool]]:
+# A raw column as the catalog gives it: name, PostgreSQL type, nullable.
+RawColumn = tuple[str, str, bool]
+
+
+def _columns(cur: Cursor, table: str) -> list[RawColumn]:
     cur.execute(
         """
         select attname, format_type(atttypid, atttypmod), not attnotnull
@@ -222,19 +226,16 @@ def _arrow_type(kind: str) -> pa.DataType:
     return types[kind]
 
 
-def _extracted_through(cur: Cursor) -> datetime:
+def _extracted_through(cur: Cursor, columns: dict[str, list[RawColumn]]) -> datetime:
     stamps = sql.SQL(" union all ").join(
-        sql.SQL("select max({}) from raw.{}").format(sql.Identifier(c), sql.Identifier(t))
-        for t in EXTRACTED_TABLES
-        for c in _stamp_columns_of(cur, t)
+        sql.SQL("select max({}) from raw.{}").format(sql.Identifier(name), sql.Identifier(table))
+        for table, table_columns in columns.items()
+        for name, _, _ in table_columns
+        if name in STAMP_COLUMNS
     )
     cur.execute(sql.SQL("select max(m) from ({}) as stamps (m)").format(stamps))
     newest = fetch_one(cur)[0]
     return newest.astimezone(UTC) if newest is not None else EPOCH
-
-
-def _stamp_columns_of(cur: Cursor, table: str) -> Sequence[str]:
-    return [name for name, _, _ in _columns(cur, table) if name in STAMP_COLUMNS]
 
 
 def _manifest_bytes(extracts: Sequence[Extract], through: datetime) -> bytes:

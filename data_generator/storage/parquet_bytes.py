@@ -17,6 +17,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from data_generator.errors import first_line
+
 MAGIC = b"PAR1"
 # The magic at the start, and at the end the footer's 4-byte length followed by the magic.
 FRAME_BYTES = len(MAGIC) + 4 + len(MAGIC)
@@ -54,16 +56,11 @@ def read_parquet(body: bytes, schema: pa.Schema) -> pa.Table:
         with pq.ParquetFile(pa.BufferReader(body)) as snapshot:
             table = snapshot.read(use_threads=False)
     except (pa.ArrowException, OSError, ValueError) as exc:  # ValueError: names not UTF-8
-        raise DamagedParquet(_first_line(exc)) from None
+        raise DamagedParquet(first_line(exc)) from None
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:
         raise DamagedParquet(f"no column {', '.join(missing)}")
     try:
         return table.select(schema.names).cast(schema)
     except (pa.ArrowException, ValueError) as exc:
-        raise DamagedParquet(f"columns of another type: {_first_line(exc)}") from None
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        raise DamagedParquet(f"columns of another type: {first_line(exc)}") from None

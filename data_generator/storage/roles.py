@@ -21,6 +21,7 @@ import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import encrypt_password
 
+from data_generator.errors import first_line
 from data_generator.settings import Settings
 from data_generator.storage.warehouse import Connection, WarehouseError, apply_schema, connect
 
@@ -119,9 +120,8 @@ def provision(settings: Settings) -> None:
                 time.sleep(0.1 * attempt)
         _set_passwords(conn, settings)
     except psycopg2.Error as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WarehouseError(
-            f"cannot set up the warehouse roles as {settings.pg_user}: {first_line}"
+            f"cannot set up the warehouse roles as {settings.pg_user}: {first_line(exc)}"
         ) from None
     finally:
         conn.close()

@@ -22,7 +22,7 @@ import pyarrow.csv as pa_csv
 from psycopg2 import sql
 from psycopg2.extensions import connection, cursor
 
-from data_generator.errors import FintradeError
+from data_generator.errors import FintradeError, first_line
 from data_generator.reference.universe import Stock
 from data_generator.settings import INIT_SQL, Settings
 from data_generator.sources.prices import ARROW_SCHEMA, PriceRow, RejectedBar
@@ -105,10 +105,9 @@ def drop_database(settings: Settings) -> None:
 
 
 def _cannot_connect(settings: Settings, exc: psycopg2.Error) -> WarehouseError:
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return WarehouseError(
         f"cannot connect to PostgreSQL at {settings.pg_host}:{settings.pg_port} "
-        f"as {settings.pg_user}: {first_line}"
+        f"as {settings.pg_user}: {first_line(exc)}"
     )
 
 

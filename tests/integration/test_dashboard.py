@@ -24,10 +24,10 @@ from data_generator.storage.ingest_runs import IngestRun, RunStatus, record_inge
 from data_generator.storage.warehouse import connect
 from tests.support.browser import (
     chromium,
-    chromium_paths,
     console_errors,
     dashboard_server,
     load_until_charts_drawn,
+    needs_chromium,
 )
 from tests.support.harness import apply_init_sql, load_day, scratch_warehouse, settings_environ
 from tests.support.ports import free_port
@@ -37,11 +37,6 @@ pytestmark = pytest.mark.dbt
 
 DAY = date(2026, 11, 24)
 FAILED_ERROR = "daily API limit reached"
-needs_chromium = pytest.mark.skipif(
-    chromium_paths() is None,
-    reason="Debian's chromium and chromium-driver are not installed and `make browser` "
-    "could not install them (it needs root and apt)",
-)
 
 
 @pytest.fixture(scope="module")

@@ -29,10 +29,10 @@ from data_generator.dashboard.source import WarehouseReader
 from data_generator.settings import Engine, Settings
 from tests.support.browser import (
     chromium,
-    chromium_paths,
     console_errors,
     dashboard_server,
     load_until_charts_drawn,
+    needs_chromium,
 )
 from tests.support.harness import settings_environ
 from tests.support.ports import free_port
@@ -44,11 +44,6 @@ DAY = date(2026, 11, 24)
 # Figures DuckDB computes in double precision (an average, a deviation) agree with PostgreSQL's
 # exact numerics far below the cent the page shows.
 RELATIVE_TOLERANCE = 1e-9
-needs_chromium = pytest.mark.skipif(
-    chromium_paths() is None,
-    reason="Debian's chromium and chromium-driver are not installed and `make browser` "
-    "could not install them (it needs root and apt)",
-)
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
@@ -56,6 +57,14 @@ def chromium_paths() -> tuple[str, str] | None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     return (browser, driver) if browser and driver else None
+
+
+# The page tests' mark: they need the browser `make browser` installs.
+needs_chromium = pytest.mark.skipif(
+    chromium_paths() is None,
+    reason="Debian's chromium and chromium-driver are not installed and `make browser` "
+    "could not install them (it needs root and apt)",
+)
 
 
 @contextmanager
