@@ -89,6 +89,19 @@ create table if not exists raw.daily_prices (
 -- The daily dbt build reads the last few trading days of every symbol: by date, not by symbol.
 create index if not exists daily_prices_price_date_idx on raw.daily_prices (price_date);
 
+-- The incremental dbt build reads what the loads stamped since its last build
+-- (dbt/fintrade/macros/changed_bars.sql): by loaded_at, whatever the bars' dates.
+create index if not exists daily_prices_loaded_at_idx on raw.daily_prices (loaded_at);
+
+-- Bars `fintrade replay` deleted (the lake no longer holds them), so the incremental build deletes
+-- them from the fact too; a bar loaded again later is simply in daily_prices once more.
+create table if not exists raw.withdrawn_prices (
+    symbol       text not null,
+    price_date   date not null,
+    withdrawn_at timestamptz not null default now(),
+    primary key (symbol, price_date)
+);
+
 create table if not exists raw.rejected_prices (
     symbol      text not null,
     price_date  text,

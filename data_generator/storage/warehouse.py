@@ -292,15 +292,23 @@ def load_price_table(cur: Cursor, rows: pa.Table, *, authoritative: bool = False
 
 def delete_prices_not_in(cur: Cursor, symbol: str, kept: Sequence[date], since: date | None) -> int:
     """Drop rows of `symbol` (from `since` on) whose dates are not in `kept`: a replay's rebuild.
+    Each leaves a stamped tombstone in raw.withdrawn_prices, the incremental dbt build's only
+    way to learn of a row that is gone.
 
     The dates travel as one array literal: adapting years of dates one by one and parsing the
     statement that lists them cost more than the delete itself."""
     cur.execute(
         """
-        delete from raw.daily_prices
-        where symbol = %(symbol)s
-          and (%(since)s::date is null or price_date >= %(since)s::date)
-          and not (price_date = any(%(kept)s::date[]))
+        with withdrawn as (
+            delete from raw.daily_prices
+            where symbol = %(symbol)s
+              and (%(since)s::date is null or price_date >= %(since)s::date)
+              and not (price_date = any(%(kept)s::date[]))
+            returning symbol, price_date
+        )
+        insert into raw.withdrawn_prices (symbol, price_date)
+        select symbol, price_date from withdrawn
+        on conflict (symbol, price_date) do update set withdrawn_at = now()
         """,
         {
             "symbol": symbol,

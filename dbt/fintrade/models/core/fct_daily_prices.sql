@@ -1,6 +1,10 @@
 {#
-    The unique index serves the incremental delete+insert (a lookup per rebuilt bar, not a scan
-    of the whole history), the one on price_date the lookback's latest trading days.
+    Incremental by what arrived, not by a date window (macros/changed_bars.sql): a build
+    rewrites the bars raw stamped since the last one (a stock's first history, late bars,
+    restatements of any age), the bar after each of them, and every bar of a symbol whose
+    adjustment factors changed; a bar raw withdrew is deleted by the post-hook. `loaded_at` is
+    raw's stamp of the bar, the watermark the next build starts from. The unique index serves
+    the delete+insert and the per-bar probes, the one on loaded_at the watermark.
 #}
 {{
     config(
@@ -10,10 +14,16 @@
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['symbol', 'price_date'], 'unique': true},
-            {'columns': ['price_date']}
+            {'columns': ['price_date']},
+            {'columns': ['loaded_at']}
+        ],
+        post_hook=[
+            "{{ delete_withdrawn_bars(this, ref('stg_daily_prices'), 'price_date', 'lake_key') }}"
         ]
     )
 }}
+
+-- depends_on: {{ source('raw', 'withdrawn_prices') }}
 
 with
 
@@ -34,6 +44,12 @@ price_adjustments as (
 dividends as (
 
     select * from {{ ref('stg_dividends') }}
+
+),
+
+stocks as (
+
+    select * from {{ ref('stg_stocks') }}
 
 ),
 
@@ -99,26 +115,68 @@ adjustment_versions as (
 
 {% if is_incremental() %}
 
--- Re-read the last `price_lookback_days` trading days already in the table and everything
--- after them: a vendor restatement or a late bar inside that window replaces the stored row.
-{% set first_price_date = lookback_start(this, 'price_date') %}
+stored_bars as {{ not_materialized() }} (
 
+    select * from {{ this }}
+
+),
+
+-- What arrived since the last build, at any date (macros/changed_bars.sql).
+changed_keys as (
+
+    {{ changed_bars('daily_prices', 'stored_bars') }}
+
+),
+
+-- The bar after each changed one: its previous close is the changed bar (and a dividend
+-- ex-dated between them now counts on the changed bar), one index probe per changed bar.
+next_keys as (
+
+    select
+        next_bar.symbol,
+        next_bar.price_date
+
+    from changed_keys
+    {{
+        nearest_bar(
+            'daily_prices',
+            'changed_keys.symbol',
+            '>',
+            'changed_keys.price_date',
+            'next_bar',
+            ['symbol', 'price_date']
+        )
+    }}
+
+),
+
+-- Every bar of a symbol is built with the same fingerprint, so its latest stored bar says
+-- which factors the stored history has (one probe per stock).
 stored_versions as (
 
-    select distinct
-        stored_rows.symbol,
-        stored_rows.adjustment_version
+    select
+        stocks.symbol,
+        latest_bar.adjustment_version
 
-    from {{ this }} as stored_rows
-    where stored_rows.price_date >= {{ first_price_date }}
+    from stocks
+    {{
+        nearest_bar(
+            'stored_bars',
+            'stocks.symbol',
+            '<=',
+            "cast('9999-12-31' as date)",
+            'latest_bar',
+            ['adjustment_version']
+        )
+    }}
 
 ),
 
 -- A new, corrected or withdrawn split or dividend changes the factors of every earlier day,
--- however old: such a symbol's whole history is rebuilt, not just the lookback window.
+-- however old: such a symbol's whole history is rebuilt.
 readjusted_symbols as (
 
-    select distinct stored_versions.symbol
+    select stored_versions.symbol
 
     from stored_versions
     left join adjustment_versions
@@ -126,6 +184,31 @@ readjusted_symbols as (
     where
         stored_versions.adjustment_version
         is distinct from coalesce(adjustment_versions.adjustment_version, 'none')
+
+),
+
+rebuilt_keys as (
+
+    select
+        symbol,
+        price_date
+    from changed_keys
+
+    union
+
+    select
+        symbol,
+        price_date
+    from next_keys
+
+    union
+
+    select
+        daily_prices.symbol,
+        daily_prices.price_date
+    from daily_prices
+    where
+        {{ value_in('daily_prices.symbol', 'select symbol from readjusted_symbols') }}
 
 ),
 
@@ -139,56 +222,42 @@ window_bars as (
 
     from daily_prices
     {% if is_incremental() %}
-    -- Two selects rather than one `or`, so each reads an index: the window by date, a
-    -- readjusted symbol's earlier history by symbol.
-    where daily_prices.price_date >= {{ first_price_date }}
-
-    union all
-
-    select
-        daily_prices.*,
-        true as in_window
-
-    from daily_prices
-    where
-        daily_prices.price_date < {{ first_price_date }}
-        and daily_prices.symbol in (select readjusted_symbols.symbol from readjusted_symbols)
+    inner join rebuilt_keys
+        on
+            daily_prices.symbol = rebuilt_keys.symbol
+            and daily_prices.price_date = rebuilt_keys.price_date
     {% endif %}
 
 ),
 
 {% if is_incremental() %}
 
-window_starts as (
-
-    select
-        symbol,
-        min(price_date) as first_price_date
-
-    from window_bars
-    group by symbol
-
-),
-
--- Each symbol's bar just before its window (an index lookup on PostgreSQL, an ASOF join on
--- DuckDB), so the window's first day has its previous close: a daily build never computes the
--- change over the whole history.
+-- The bar just before each rebuilt one that is not rebuilt itself (an index lookup on
+-- PostgreSQL, an ASOF join on DuckDB): with it in the set, every rebuilt bar's lag below is its
+-- true previous bar, and no build computes the change over the whole history.
 prior_bars as (
 
     select
         prior_bar.*,
         false as in_window
 
-    from window_starts
+    from rebuilt_keys
     {{
         nearest_bar(
             'daily_prices',
-            'window_starts.symbol',
+            'rebuilt_keys.symbol',
             '<',
-            'window_starts.first_price_date',
+            'rebuilt_keys.price_date',
             'prior_bar'
         )
     }}
+    where not exists (
+        select 1
+        from rebuilt_keys as rebuilt
+        where
+            rebuilt.symbol = prior_bar.symbol
+            and rebuilt.price_date = prior_bar.price_date
+    )
 
 ),
 
@@ -307,6 +376,7 @@ final as (
         cast(ln(price_ratio) as double precision) as log_return,
         price_source,
         lake_key,
+        loaded_at,
         cast(
             round(previous_cumulative_split_factor / cumulative_split_factor, 6)
             as {{ decimal_type(24, 6) }}

@@ -1,11 +1,12 @@
 {#
-    One row per bar of the whole history, so it is built incrementally like fct_daily_prices: a
-    daily build rewrites the bars fct_daily_prices can have rewritten (its lookback window, and
-    every bar of a symbol whose adjustment fingerprint changed) and the days whose orders or
-    trades changed, nothing else. The dashboard reads one symbol's bars at a time, and the
-    delete+insert looks rows up by the same key: the unique index keeps both lookups; the one on
-    trading_date serves the lookback and the as-of trim (a post-hook: without an `as_of` var
-    the bound is null and deletes nothing).
+    One row per bar of the whole history, so it is built incrementally like fct_daily_prices,
+    by what arrived (macros/changed_bars.sql): a build rewrites the bars fct_daily_prices
+    rewrote (read from its `loaded_at` and `lake_key`, the raw provenance both carry), the bars
+    after the newest stored day, every bar of a symbol whose adjustment fingerprint changed,
+    and the days whose orders or trades changed; the post-hooks delete a bar raw withdrew and
+    trim to the as-of date (without an `as_of` var the bound is null and deletes nothing). The
+    dashboard reads one symbol's bars at a time, and the delete+insert looks rows up by the
+    same key: the unique index keeps both lookups; the one on loaded_at serves the watermark.
 #}
 {{
     config(
@@ -15,13 +16,17 @@
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['symbol', 'trading_date'], 'unique': true},
-            {'columns': ['trading_date']}
+            {'columns': ['trading_date']},
+            {'columns': ['loaded_at']}
         ],
         post_hook=[
+            "{{ delete_withdrawn_bars(this, ref('fct_daily_prices'), 'trading_date', 'lake_key') }}",
             "delete from {{ this }} where trading_date > {{ as_of_date() }}"
         ]
     )
 }}
+
+-- depends_on: {{ source('raw', 'withdrawn_prices') }}
 
 with
 
@@ -42,6 +47,12 @@ trades as (
 orders as (
 
     select * from {{ ref('fct_orders') }}
+
+),
+
+stocks as (
+
+    select * from {{ ref('stg_stocks') }}
 
 ),
 
@@ -84,30 +95,92 @@ daily_orders as (
 
 {% if is_incremental() %}
 
-{% set first_trading_date = lookback_start(this, 'trading_date') %}
+stored_rows as {{ not_materialized() }} (
+
+    select * from {{ this }}
+
+),
+
+-- The stored rows that carry a bar (a row of activity without one has no provenance), by the
+-- names fct_daily_prices gives them.
+stored_bars as {{ not_materialized() }} (
+
+    select
+        symbol,
+        trading_date as price_date,
+        lake_key,
+        loaded_at,
+        adjustment_version
+
+    from stored_rows
+    where lake_key is not null
+
+),
+
+-- The same changes fct_daily_prices rebuilt (macros/changed_bars.sql), read from its bars.
+changed_keys as (
+
+    {{ changed_bars('daily_prices', 'stored_bars') }}
+
+),
+
+next_keys as (
+
+    select
+        next_bar.symbol,
+        next_bar.price_date
+
+    from changed_keys
+    {{
+        nearest_bar(
+            'daily_prices',
+            'changed_keys.symbol',
+            '>',
+            'changed_keys.price_date',
+            'next_bar',
+            ['symbol', 'price_date']
+        )
+    }}
+
+),
 
 stored_versions as (
 
-    select distinct
-        stored_rows.symbol,
-        stored_rows.adjustment_version
+    select
+        stocks.symbol,
+        latest_bar.adjustment_version
 
-    from {{ this }} as stored_rows
-    where
-        stored_rows.trading_date >= {{ first_trading_date }}
-        -- A row of activity without a bar has no version of its own.
-        and stored_rows.adjustment_version is not null
+    from stocks
+    {{
+        nearest_bar(
+            'stored_bars',
+            'stocks.symbol',
+            '<=',
+            "cast('9999-12-31' as date)",
+            'latest_bar',
+            ['adjustment_version']
+        )
+    }}
 
 ),
 
 current_versions as (
 
-    select distinct
-        daily_prices.symbol,
-        daily_prices.adjustment_version
+    select
+        stocks.symbol,
+        latest_bar.adjustment_version
 
-    from daily_prices
-    where daily_prices.price_date >= {{ first_trading_date }}
+    from stocks
+    {{
+        nearest_bar(
+            'daily_prices',
+            'stocks.symbol',
+            '<=',
+            "cast('9999-12-31' as date)",
+            'latest_bar',
+            ['adjustment_version']
+        )
+    }}
 
 ),
 
@@ -121,6 +194,30 @@ readjusted_symbols as (
     where
         current_versions.adjustment_version
         is distinct from stored_versions.adjustment_version
+
+),
+
+rebuilt_keys as (
+
+    select
+        symbol,
+        price_date
+    from changed_keys
+
+    union
+
+    select
+        symbol,
+        price_date
+    from next_keys
+
+),
+
+-- Bars after the newest stored day: those an `as_of` build left out (its post-hook trims them).
+latest_stored as (
+
+    select coalesce(max(price_date), cast('0001-01-01' as date)) as trading_date
+    from stored_bars
 
 ),
 
@@ -167,19 +264,30 @@ changed_activity_days as (
 
 {% endif %}
 
--- One select per reason, each on an index of fct_daily_prices (date, symbol, symbol and date).
+-- One select per reason, each on an index of fct_daily_prices.
 rebuilt_prices as (
 
     select daily_prices.*
     from daily_prices
     {% if is_incremental() %}
-    where daily_prices.price_date >= {{ first_trading_date }}
+    inner join rebuilt_keys
+        on
+            daily_prices.symbol = rebuilt_keys.symbol
+            and daily_prices.price_date = rebuilt_keys.price_date
 
     union
 
     select daily_prices.*
     from daily_prices
-    where daily_prices.symbol in (select readjusted_symbols.symbol from readjusted_symbols)
+    cross join latest_stored
+    where daily_prices.price_date > latest_stored.trading_date
+
+    union
+
+    select daily_prices.*
+    from daily_prices
+    where
+        {{ value_in('daily_prices.symbol', 'select symbol from readjusted_symbols') }}
 
     union
 
@@ -216,14 +324,23 @@ rebuilt_activity as (
 
     from unpriced_activity
     {% if is_incremental() %}
+    cross join latest_stored
     where
-        unpriced_activity.trading_date >= {{ first_trading_date }}
+        unpriced_activity.trading_date > latest_stored.trading_date
         or exists (
             select 1
             from changed_activity_days
             where
                 changed_activity_days.symbol = unpriced_activity.symbol
                 and changed_activity_days.trading_date = unpriced_activity.trading_date
+        )
+        -- A withdrawn bar's day keeps its activity, now without a price.
+        or exists (
+            select 1
+            from changed_keys
+            where
+                changed_keys.symbol = unpriced_activity.symbol
+                and changed_keys.price_date = unpriced_activity.trading_date
         )
     {% endif %}
 
@@ -263,7 +380,9 @@ rebuilt_rows as (
         daily_prices.total_return_pct,
         daily_prices.split_factor,
         daily_prices.dividend_amount,
-        daily_prices.adjustment_version
+        daily_prices.adjustment_version,
+        daily_prices.lake_key,
+        daily_prices.loaded_at
 
     from rebuilt_prices as daily_prices
     cross join as_of
@@ -285,7 +404,9 @@ rebuilt_rows as (
         cast(null as {{ decimal_type(18, 4) }}) as total_return_pct,
         cast(null as {{ decimal_type(24, 6) }}) as split_factor,
         cast(null as {{ decimal_type(18, 6) }}) as dividend_amount,
-        cast(null as text) as adjustment_version
+        cast(null as text) as adjustment_version,
+        cast(null as text) as lake_key,
+        cast(null as timestamptz) as loaded_at
 
     from unpriced_days
 
@@ -323,7 +444,9 @@ final as (
         daily_prices.total_return_pct,
         daily_prices.split_factor,
         daily_prices.dividend_amount,
-        daily_prices.adjustment_version
+        daily_prices.adjustment_version,
+        daily_prices.lake_key,
+        daily_prices.loaded_at
 
     from rebuilt_rows as daily_prices
     left join daily_trades
