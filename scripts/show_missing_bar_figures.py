@@ -157,9 +157,13 @@ def show_trading_and_returns(label: str, settings: Settings) -> None:
         "select total_return_30d_pct from mart.mart_stock_performance where symbol = 'KO'",
     )
     prices = adjusted_prices(settings)
-    dividends = read_raw(settings).dividends
+    raw = read_raw(settings)
+    dividends = raw.dividends
     expected = window_figures(
-        prices[prices["symbol"] == "KO"], dividends[dividends["symbol"] == "KO"], AS_OF
+        prices[prices["symbol"] == "KO"],
+        dividends[dividends["symbol"] == "KO"],
+        AS_OF,
+        splits=raw.splits,
     )
     print(
         f"  {label:<10} trades: raw {raw_trades}, mart_daily_trading {mart_trades};"

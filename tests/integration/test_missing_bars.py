@@ -238,7 +238,7 @@ def stock_figures_against_pandas(
     assert len(mart) == 15
     for symbol, history in prices.groupby("symbol"):
         dividends = raw.dividends[raw.dividends["symbol"] == symbol]
-        expected = window_figures(history, dividends, as_of)
+        expected = window_figures(history, dividends, as_of, splits=raw.splits)
         for column in STOCK_COLUMNS:
             got, want = mart[str(symbol)][column], expected[column]
             if want is None or got is None:

@@ -270,16 +270,33 @@ def adjusted_prices(settings: Settings, as_of: date | None = None) -> pd.DataFra
     return raw.sort_values(["symbol", "price_date"], ignore_index=True)
 
 
+def bar_dividends(dividends: pd.DataFrame, days: list[date]) -> list[Fraction]:
+    """What each of one symbol's bars (`days`, ascending) carries as dividend_amount: the
+    dividends ex-dated after the previous bar and on or before it, on the first bar only those
+    ex-dated that day (one ex-dated before the stored history went ex outside it)."""
+    amounts = []
+    for previous, day in zip([None, *days[:-1]], days, strict=True):
+        lands = dividends["ex_date"] == day
+        if previous is not None:
+            lands = (dividends["ex_date"] > previous) & (dividends["ex_date"] <= day)
+        amounts.append(sum((Fraction(a) for a in dividends.loc[lands, "amount"]), Fraction(0)))
+    return amounts
+
+
 def window_figures(
     history: pd.DataFrame,
     dividends: pd.DataFrame,
     as_of: date,
     min_coverage: float = WINDOW_MIN_COVERAGE,
+    *,
+    splits: pd.DataFrame | None = None,
 ) -> dict[str, object]:
     """One symbol's mart_stock_performance figures from its adjusted bars (adjusted_prices) and
     raw dividends: windows counted in NYSE sessions back from `as_of` (the Python calendar), a
     figure null below `min_coverage` of its window's sessions, a dividend counted on the first
-    bar on or after its ex-date."""
+    bar on or after its ex-date (bar_dividends). Prices and volumes are in the as-of date's
+    shares: the raw `splits` effective after it (without them, the latest bar's, which is the
+    same unless a split falls between that bar and the as-of date)."""
     bars = history[history["price_date"] <= as_of].reset_index(drop=True)
     sessions = trading_days(as_of - timedelta(days=400), as_of)[::-1]  # newest first
     last_30, last_252 = set(sessions[:30]), set(sessions[:252])
@@ -288,15 +305,8 @@ def window_figures(
     closes = bars["adjusted_close"]
     log_returns = closes.apply(math.log).diff()
 
-    def landed(previous: date | None, day: date) -> float:
-        on_bar = dividends["ex_date"] <= day
-        if previous is not None:
-            on_bar &= dividends["ex_date"] > previous
-        return float(dividends.loc[on_bar, "amount"].sum())
-
-    previous_days = [None, *bars["price_date"].iloc[:-1]]
     amounts = pd.Series(
-        [landed(p, d) for p, d in zip(previous_days, bars["price_date"], strict=True)]
+        [float(a) for a in bar_dividends(dividends, list(bars["price_date"]))], dtype=float
     )
     growth = (closes + amounts / bars["factor"]) / closes.shift()
     in_30 = bars["price_date"].isin(last_30)
@@ -304,6 +314,11 @@ def window_figures(
     in_52w = bars["price_date"] > since_52w
     starts = bars.index[bars["price_date"] <= sessions[30]]
     latest = bars.iloc[-1]
+    as_of_factor = (
+        float(latest["factor"])
+        if splits is None
+        else float(split_factor(splits, str(latest["symbol"]), as_of, None))
+    )
 
     def covered(count: int, named: int) -> bool:
         return count >= math.ceil(min_coverage * named)
@@ -328,7 +343,7 @@ def window_figures(
         else None
     )
     figures["avg_volume_30d"] = (
-        bars.loc[in_30, "adjusted_volume"].mean() / latest["factor"]
+        bars.loc[in_30, "adjusted_volume"].mean() / as_of_factor
         if covered(int(in_30.sum()), 30)
         else None
     )
@@ -339,9 +354,9 @@ def window_figures(
     )
     covered_52w = covered(int(in_52w.sum()), sessions_52w)
     figures["high_52w_price"] = (
-        bars.loc[in_52w, "adjusted_high"].max() * latest["factor"] if covered_52w else None
+        bars.loc[in_52w, "adjusted_high"].max() * as_of_factor if covered_52w else None
     )
     figures["low_52w_price"] = (
-        bars.loc[in_52w, "adjusted_low"].min() * latest["factor"] if covered_52w else None
+        bars.loc[in_52w, "adjusted_low"].min() * as_of_factor if covered_52w else None
     )
     return figures

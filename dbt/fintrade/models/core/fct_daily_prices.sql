@@ -54,7 +54,10 @@ stocks as (
 ),
 
 -- Each dividend on the bar it counts from: its ex-date's, or the next one when the ex-date has
--- no bar (one index probe per dividend), so a missing bar never drops it from the returns.
+-- no bar (one index probe per dividend), so a missing bar never drops it from the returns. A
+-- dividend ex-dated before the symbol's first stored bar went ex outside the history: it counts
+-- on no bar, rather than all of them summed onto the first (a second probe, for a bar on or
+-- before the ex-date).
 dividend_first_bars as (
 
     select
@@ -69,6 +72,13 @@ dividend_first_bars as (
         ) as price_date
 
     from dividends
+    where exists (
+        select 1
+        from daily_prices as history_bars
+        where
+            history_bars.symbol = dividends.symbol
+            and history_bars.price_date <= dividends.ex_dividend_date
+    )
 
 ),
 

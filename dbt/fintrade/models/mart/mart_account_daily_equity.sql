@@ -46,6 +46,12 @@ positions as (
 
 ),
 
+exchange_sessions as (
+
+    select * from {{ ref('dim_exchange_sessions') }}
+
+),
+
 -- Not materialized: used more than once, and each use must reach the table's indexes (a
 -- materialized CTE is a full copy of every bar, scanned again by each use).
 daily_prices as {{ not_materialized() }} (
@@ -61,24 +67,39 @@ as_of as (
 
 ),
 
--- From the first account's opening day on: no account has a day before it.
-price_dates as (
+-- From the first account's opening day on (no account has a day before it), and no earlier than
+-- the first stored bar, where the price history starts.
+first_day as (
 
-    {{
-        distinct_price_dates(
-            ref('fct_daily_prices'),
-            since='select min(opened_date) from account_openings'
-        )
-    }}
+    select
+        greatest(
+            (select min(account_openings.opened_date) from account_openings),
+            min(daily_prices.price_date)
+        ) as first_date
+
+    from daily_prices
 
 ),
 
+-- The days are the exchange's sessions, not the dates that have bars (a session on which no
+-- symbol has one keeps its row), and the as-of date when it is none (a Saturday): the flows
+-- dated after the last session and by the as-of date count on it, not on a session after it.
 distinct_trading_days as (
 
-    select price_dates.price_date as trading_date
-    from price_dates
+    select exchange_sessions.session_date as trading_date
+    from exchange_sessions
     cross join as_of
-    where price_dates.price_date <= as_of.as_of_date
+    cross join first_day
+    where
+        exchange_sessions.session_date >= first_day.first_date
+        and exchange_sessions.session_date <= as_of.as_of_date
+
+    union
+
+    select as_of.as_of_date as trading_date
+    from as_of
+    cross join first_day
+    where as_of.as_of_date >= first_day.first_date
 
 ),
 
@@ -137,7 +158,7 @@ cash_flows as (
 
 ),
 
--- Each flow counts on the first trading day on or after it (all of them do fall on one).
+-- Each flow counts on the first day on or after it (a session, or the as-of date).
 daily_flows as (
 
     select

@@ -20,6 +20,12 @@ stock_splits as (
 
 ),
 
+exchange_sessions as (
+
+    select * from {{ ref('dim_exchange_sessions') }}
+
+),
+
 as_of as (
 
     select coalesce({{ as_of_date() }}, max(price_date)) as as_of_date
@@ -27,24 +33,33 @@ as_of as (
 
 ),
 
--- From the first position change on: the trading days before it hold no position.
-price_dates as (
+-- From the first position change on: the days before it hold no position.
+first_change as (
 
-    {{
-        distinct_price_dates(
-            ref('fct_daily_prices'),
-            since='select min(change_date) from position_changes'
-        )
-    }}
+    select min(change_date) as first_change_date
+    from position_changes
 
 ),
 
+-- The days are the exchange's sessions, not the dates that have bars: a session on which no
+-- symbol has one keeps its positions, valued at the last close. The as-of date is a day too
+-- when it is no session (a Saturday), so the as-of figures are on it, in its shares.
 trading_days as (
 
-    select price_dates.price_date as trading_date
-    from price_dates
+    select exchange_sessions.session_date as trading_date
+    from exchange_sessions
     cross join as_of
-    where price_dates.price_date <= as_of.as_of_date
+    cross join first_change
+    where
+        exchange_sessions.session_date >= first_change.first_change_date
+        and exchange_sessions.session_date <= as_of.as_of_date
+
+    union
+
+    select as_of.as_of_date as trading_date
+    from as_of
+    cross join first_change
+    where as_of.as_of_date >= first_change.first_change_date
 
 ),
 

@@ -25,6 +25,12 @@ exchange_sessions as (
 
 ),
 
+price_adjustments as (
+
+    select * from {{ ref('dim_price_adjustments') }}
+
+),
+
 as_of as (
 
     select coalesce({{ as_of_date() }}, max(price_date)) as as_of_date
@@ -50,6 +56,21 @@ recent_sessions as (
 
 ),
 
+-- The stretch of factors in force on the as-of date (a symbol without actions has none).
+as_of_adjustments as (
+
+    select
+        price_adjustments.symbol,
+        price_adjustments.cumulative_split_factor
+
+    from price_adjustments
+    cross join as_of
+    where
+        price_adjustments.valid_from_date <= as_of.as_of_date
+        and price_adjustments.valid_to_date > as_of.as_of_date
+
+),
+
 window_sessions as (
 
     select
@@ -72,7 +93,6 @@ recent_prices as (
         daily_prices.adjusted_close_price,
         daily_prices.adjusted_volume,
         daily_prices.total_return_close_price,
-        daily_prices.cumulative_split_factor,
         daily_prices.close_price,
         daily_prices.price_change_pct,
         daily_prices.total_return_pct,
@@ -104,13 +124,26 @@ latest as (
         close_price as latest_close_price,
         adjusted_close_price as latest_adjusted_close_price,
         total_return_close_price as latest_total_return_close_price,
-        -- Turns today's-shares figures back into shares as traded on the as-of date.
-        cumulative_split_factor as as_of_split_factor,
         price_change_pct as return_1d_pct,
         total_return_pct as total_return_1d_pct
 
     from recent_prices
     where bars_ago = 0
+
+),
+
+-- Turns today's-shares figures back into shares as traded on the as-of date: the splits after
+-- the as-of date, not after the latest bar, since a split between the two (the as-of bar
+-- missing) is in the as-of date's shares, as the positions valued that day are.
+as_of_factors as (
+
+    select
+        latest.symbol,
+        coalesce(as_of_adjustments.cumulative_split_factor, 1) as as_of_split_factor
+
+    from latest
+    left join as_of_adjustments
+        on latest.symbol = as_of_adjustments.symbol
 
 ),
 
@@ -273,10 +306,10 @@ final as (
             4
         ) as return_ytd_pct,
         round(
-            covered_stats.adjusted_high_52w_price * latest.as_of_split_factor, 4
+            covered_stats.adjusted_high_52w_price * as_of_factors.as_of_split_factor, 4
         ) as high_52w_price,
         round(
-            covered_stats.adjusted_low_52w_price * latest.as_of_split_factor, 4
+            covered_stats.adjusted_low_52w_price * as_of_factors.as_of_split_factor, 4
         ) as low_52w_price,
         round(
             cast(
@@ -296,7 +329,9 @@ final as (
             round(
                 {{
                     decimal_quotient(
-                        'covered_stats.adjusted_avg_volume_30d', 'latest.as_of_split_factor', 12
+                        'covered_stats.adjusted_avg_volume_30d',
+                        'as_of_factors.as_of_split_factor',
+                        12
                     )
                 }}
             )
@@ -341,6 +376,8 @@ final as (
         on latest.symbol = return_window_start.symbol
     left join previous_year_close
         on latest.symbol = previous_year_close.symbol
+    inner join as_of_factors
+        on latest.symbol = as_of_factors.symbol
 
 )
 
