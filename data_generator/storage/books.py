@@ -22,17 +22,14 @@ def lock_books(cur: Cursor) -> None:
 
 
 def day_generated(cur: Cursor, day: date) -> bool:
-    """Whether the day's own generator already stored its rows (ids carry the date: orders,
-    trades or cash movements; one transaction stores them all or none). Such a day is not
-    generated again, so a rerun is a no-op whatever was stored since."""
-    stamp = f"{ledger.day_stamp(day)}%"
+    """Whether the day's own generator already stored its orders (ids carry the date; a day's
+    rows are stored in one transaction, all or none). Such a day is not generated again, so a
+    rerun is a no-op whatever was stored since. A day regenerated after its orders were removed
+    sees the same books (`ledger.books_for_day` leaves the day's own rows out), so it makes the
+    same rows again."""
     cur.execute(
-        """
-        select exists (select 1 from raw.orders where order_id like 'ORD' || %s)
-            or exists (select 1 from raw.trades where trade_id like 'TRD' || %s)
-            or exists (select 1 from raw.cash_movements where movement_id like 'CSH' || %s)
-        """,
-        (stamp, stamp, stamp),
+        "select exists (select 1 from raw.orders where order_id like %s)",
+        (f"ORD{ledger.day_stamp(day)}%",),
     )
     return bool(fetch_one(cur)[0])
 
