@@ -232,14 +232,16 @@ def books_for_day(
     if unknown:
         raise ValueError(f"activity stored for accounts missing from raw.accounts: {unknown[:5]}")
 
+    by_symbol: dict[str, list[Split]] = {}
+    for split in splits:
+        by_symbol.setdefault(split.symbol, []).append(split)
+
     def in_days_shares(event: TradeEvent) -> Fraction:
         """The trade's share change in `day`'s shares: times the splits after its date and on
         or before `day`, divided by those after `day` and on or before its date."""
         traded = event_date(event)
         factor = Fraction(1)
-        for s in splits:
-            if s.symbol != event.symbol:
-                continue
+        for s in by_symbol.get(event.symbol, ()):
             if traded < s.effective_date <= day:
                 factor *= s.factor
             elif day < s.effective_date <= traded:
