@@ -6,7 +6,9 @@ Generation is pure: it takes the price bars it may trade on and the accounts' bo
 ids and values, a rerun inserts nothing new, and the module is tested without a database. Every
 trade is priced inside its day's low-high at a time within market hours. Orders are decided in
 the order they fill: a buy never spends more than the account's cash, a sell never sells more
-than it holds (no margin, no short selling), and each trade books a commission.
+than it holds (no margin, no short selling), and each trade books a commission. "Has" is the
+floor from the order's instant on (`ledger.Balance.floor`): every stored row at or after that
+instant, on the day and on later days, keeps its balance at or above zero.
 `raw.accounts.balance` is the cash deposited when the account was opened; cash moves afterwards
 only through trades, their fees and the deposits and withdrawals made here.
 """
@@ -24,6 +26,7 @@ from faker import Faker
 
 from data_generator.activity.ledger import (
     CENT,
+    DAY_ID_WIDTH,
     FEE_RATE,
     MARKET_TZ,
     AccountBook,
@@ -34,6 +37,7 @@ from data_generator.activity.ledger import (
     Split,
     TradeEvent,
     apply_splits,
+    day_stamp,
     trade_fee,
 )
 
@@ -146,10 +150,10 @@ def _trade_price(rng: random.Random, day: DayRange) -> Decimal:
     return day.low + Decimal(rng.randint(0, ticks)) * Decimal("0.0001")
 
 
-def _affordable(book: AccountBook, high: Decimal) -> int:
-    """Shares a buy may take: priced at the day's high plus the fee, with two cents to spare for
-    the rounding of amount and fee."""
-    spendable = book.spendable() - 2 * CENT
+def _affordable(book: AccountBook, high: Decimal, at: datetime) -> int:
+    """Shares a buy at `at` may take: priced at the day's high plus the fee, with two cents to
+    spare for the rounding of amount and fee."""
+    spendable = book.spendable(at) - 2 * CENT
     if spendable <= 0:
         return 0
     return int(spendable / (high * (1 + FEE_RATE)))
@@ -168,7 +172,7 @@ def _cash_movements(
     activity: Activity,
 ) -> None:
     """Some accounts deposit (a share of their opening cash) or withdraw (a share of what they
-    may spend) before the day's open."""
+    may spend from the movement's instant on) before the day's open."""
     for account_id in sorted(books):
         if rng.random() >= MOVEMENT_PROBABILITY:
             continue
@@ -180,7 +184,7 @@ def _cash_movements(
             amount = (opening_cash[account_id] * _share(rng, 0.01, 0.2)).quantize(CENT)
         else:
             movement_type = MovementType.WITHDRAWAL
-            amount = (books[account_id].spendable() * _share(rng, 0.05, 0.5)).quantize(
+            amount = (books[account_id].spendable(moved_at) * _share(rng, 0.05, 0.5)).quantize(
                 CENT, ROUND_DOWN
             )
         if amount < 1:
@@ -197,24 +201,25 @@ def _cash_movements(
 
 
 def _choose_order(
-    rng: random.Random, bars: Sequence[DayRange], books: Books
+    rng: random.Random, bars: Sequence[DayRange], books: Books, at: datetime
 ) -> tuple[str, Side, DayRange, int] | None:
-    """(account, side, bar, most shares allowed): a sell of something held, else a buy the
-    account can pay for; another account when this one can do neither."""
+    """(account, side, bar, most shares allowed) for an order taking effect at `at`: a sell of
+    something held, else a buy the account can pay for; another account when this one can do
+    neither."""
     account_ids = sorted(books)
     for _attempt in range(2 * len(account_ids)):
         account_id = rng.choice(account_ids)
         book = books[account_id]
-        held = [bar for bar in bars if book.sellable(bar.symbol) > 0]
+        held = [bar for bar in bars if book.sellable(bar.symbol, at) > 0]
         if held and rng.random() < SELL_SHARE:
             bar = rng.choice(held)
-            return account_id, Side.SELL, bar, book.sellable(bar.symbol)
+            return account_id, Side.SELL, bar, book.sellable(bar.symbol, at)
         bar = rng.choice(bars)
-        if (affordable := _affordable(book, bar.high)) > 0:
+        if (affordable := _affordable(book, bar.high, at)) > 0:
             return account_id, Side.BUY, bar, affordable
         if held:
             bar = rng.choice(held)
-            return account_id, Side.SELL, bar, book.sellable(bar.symbol)
+            return account_id, Side.SELL, bar, book.sellable(bar.symbol, at)
     return None
 
 
@@ -246,7 +251,7 @@ def trade_day(
     order they take effect against `books`, which move with every trade."""
     _cash_movements(rng, day, books, opening_cash, ids, activity)
     for effective_at, created_at, planned_status in _order_slots(rng, day, order_count):
-        choice = _choose_order(rng, bars, books)
+        choice = _choose_order(rng, bars, books, effective_at)
         if choice is None:
             continue
         account_id, side, bar, most = choice
@@ -303,7 +308,7 @@ def history_activity(
     bars: dict[date, list[DayRange]] = {}
     for day in days:
         bars.setdefault(day.price_date, []).append(day)
-    books = {account_id: AccountBook(cash) for account_id, cash in opening_cash.items()}
+    books = {account_id: AccountBook.opened(cash) for account_id, cash in opening_cash.items()}
     pending = sorted(splits, key=lambda split: split.effective_date)
     activity = Activity()
     for session in sessions:
@@ -334,6 +339,6 @@ def daily_activity(
     (ORD202611250001) so days never clash."""
     rng = random.Random(f"day-{seed}-{day.isoformat()}")
     activity = Activity()
-    ids = IdScheme(day.strftime("%Y%m%d"), 4)
+    ids = IdScheme(day_stamp(day), DAY_ID_WIDTH)
     trade_day(rng, day, days, books, opening_cash, count, ids, activity)
     return activity

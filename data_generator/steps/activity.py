@@ -1,7 +1,9 @@
 """The OLTP step: accounts once, then each trading day's orders, trades and cash movements.
 
 Generation is deterministic from the seed, the date and the books as stored, and a day once
-generated is never generated again, so reruns and backfills in any order are no-ops.
+generated is never generated again, so a rerun is a no-op. A day generated in any order (a
+backfill after later days included) spends and sells at each instant at most the floor of every
+stored balance from that instant on (`activity.ledger`), so no stored moment goes negative.
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ def initialise_activity(
 
 def day_activity(res: Resources, symbols: list[str], logical_date: date) -> ActivityResult:
     """That trading day's new orders, trades and cash movements, drawn against the books as
-    stored, under the books' lock."""
+    stored (every row but the day's own: before the day, on it, e.g. the history's, and after
+    it), under the books' lock."""
     result = ActivityResult(logical_date)
     if not books.account_ids(res.conn):
         result.skipped = "no accounts yet (run 'fintrade init' first)"

@@ -1,4 +1,5 @@
-"""The accounts' books as stored in `raw`: what `ledger.books_for_day` replays.
+"""The accounts' books as stored in `raw`: what `ledger.books_for_day` replays (every stored
+trade and cash movement, of every day, the day being generated included).
 
 Reading and inserting a day's activity happen in one transaction under one advisory lock, so two
 runs (say, a backfill next to the daily run) never generate against the same stale books.
@@ -11,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from data_generator.activity import oltp
+from data_generator.activity import ledger, oltp
 from data_generator.activity.ledger import CashEvent, Event, MovementType, Side, Split, TradeEvent
 from data_generator.storage.warehouse import Connection, Cursor, fetch_one, insert_new_rows
 
@@ -21,10 +22,14 @@ def lock_books(cur: Cursor) -> None:
 
 
 def day_generated(cur: Cursor, day: date) -> bool:
-    """Whether the day's own generator already stored its orders (ids carry the date)."""
+    """Whether the day's own generator already stored its orders (ids carry the date; a day's
+    rows are stored in one transaction, all or none). Such a day is not generated again, so a
+    rerun is a no-op whatever was stored since. A day regenerated after its orders were removed
+    sees the same books (`ledger.books_for_day` leaves the day's own rows out), so it makes the
+    same rows again."""
     cur.execute(
         "select exists (select 1 from raw.orders where order_id like %s)",
-        (f"ORD{day.strftime('%Y%m%d')}%",),
+        (f"ORD{ledger.day_stamp(day)}%",),
     )
     return bool(fetch_one(cur)[0])
 

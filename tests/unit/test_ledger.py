@@ -14,6 +14,7 @@ from data_generator.activity import oltp
 from data_generator.activity.ledger import (
     MARKET_TZ,
     AccountBook,
+    Balance,
     CashEvent,
     Event,
     MovementType,
@@ -22,6 +23,7 @@ from data_generator.activity.ledger import (
     TradeEvent,
     books_for_day,
     event_date,
+    is_days_own,
     trade_fee,
 )
 from data_generator.reference.trading_calendar import is_trading_day
@@ -89,17 +91,17 @@ def test_book_replays_the_days_before_and_applies_splits():
     events = [
         trade("T1", Side.BUY, 10, "1000.00", MONDAY),
         CashEvent("C1", "A", MovementType.DEPOSIT, Decimal("50.00"), at(MONDAY, 8)),
-        trade("T2", Side.SELL, 4, "1000.00", WEDNESDAY),  # after the day: only a dip
+        trade("T2", Side.SELL, 4, "1000.00", WEDNESDAY),  # after the day: a later change
     ]
     splits = [Split("AAA", TUESDAY, Fraction(3, 2))]
 
     book = books_for_day({"A": Decimal("2000.00")}, events, splits, TUESDAY)["A"]
 
-    assert book.cash == Decimal("2000.00") - Decimal("1000.50") + Decimal("50.00")
-    assert book.shares == {"AAA": Fraction(15)}
-    assert book.share_dips == {"AAA": Fraction(-4)}
+    assert book.cash.start == Decimal("2000.00") - Decimal("1000.50") + Decimal("50.00")
+    assert book.shares["AAA"].start == Fraction(15)
+    assert [change for _, _, change in book.shares["AAA"].changes] == [Fraction(-4)]
     assert book.sellable("AAA") == 11
-    assert book.cash_dip == 0  # a later sell only adds cash
+    assert book.spendable() == book.cash.start  # a later sell only adds cash
 
 
 def test_later_trades_count_in_the_days_shares_across_a_split():
@@ -111,7 +113,7 @@ def test_later_trades_count_in_the_days_shares_across_a_split():
 
     book = books_for_day({"A": Decimal("2000.00")}, events, splits, TUESDAY)["A"]
 
-    assert book.shares == {"AAA": Fraction(10)}
+    assert book.shares["AAA"].start == Fraction(10)
     assert book.sellable("AAA") == 0
 
 
@@ -120,8 +122,51 @@ def test_later_spending_caps_what_the_day_may_spend():
 
     book = books_for_day({"A": Decimal("1000.00")}, events, [], TUESDAY)["A"]
 
-    assert book.cash == Decimal("1000.00")
+    assert book.cash.start == Decimal("1000.00")
     assert book.spendable() == Decimal("1000.00") - Decimal("900.45")
+
+
+def test_the_floor_is_the_lowest_point_from_the_instant_on():
+    balance = Balance(Decimal(100))
+    balance.add(at(TUESDAY, 10), "b", Decimal(-80))
+    balance.add(at(TUESDAY, 12), "c", Decimal(50))
+    balance.add(at(TUESDAY, 14), "d", Decimal(-60))
+
+    assert balance.floor(at(TUESDAY, 9)) == 10  # 100, 20, 70, 10
+    assert balance.floor(at(TUESDAY, 11)) == 10  # 20 just before, then 70, 10
+    assert balance.floor(at(TUESDAY, 13)) == 10
+    assert balance.floor(at(TUESDAY, 15)) == 10  # after everything: the balance itself
+    assert balance.floor(at(WEDNESDAY)) == balance.total() == 10
+    # a change at the very instant of a stored one counts both orders of the tie
+    assert balance.floor(at(TUESDAY, 12)) == 10
+    tie = Balance(Decimal(100))
+    tie.add(at(TUESDAY, 12), "z", Decimal(-100))
+    assert tie.floor(at(TUESDAY, 12)) == 0
+
+
+def test_rows_stored_on_the_day_itself_cap_the_day():
+    """The defect of issue 27: `fintrade init` for a later date stored a history over the day
+    being backfilled. Its rows on the day count at their instants: the day's 09:45 order may
+    not spend the cash the history's 11:00 buy spends, nor sell shares before they are bought."""
+    opening = {"A": Decimal("10005.00")}  # all of it goes on the history's buy and its fee
+    stored = [trade("TRD000001", Side.BUY, 100, "10000.00", TUESDAY)]  # 11:00 New York
+
+    book = books_for_day(opening, stored, [], TUESDAY)["A"]
+
+    assert book.spendable(at(TUESDAY, 9)) == 0
+    assert book.sellable("AAA", at(TUESDAY, 10)) == 0
+    assert book.sellable("AAA", at(TUESDAY, 12)) == 100
+
+
+def test_the_days_own_rows_are_left_out_of_its_books():
+    own = trade(f"TRD{TUESDAY:%Y%m%d}0001", Side.BUY, 10, "900.00", TUESDAY)
+    other = trade("TRD000007", Side.BUY, 1, "50.00", TUESDAY)
+
+    book = books_for_day({"A": Decimal("1000.00")}, [own, other], [], TUESDAY)["A"]
+
+    assert [key for _, key, _ in book.cash.changes] == ["TRD000007"]
+    assert is_days_own(own.key, TUESDAY) and not is_days_own(own.key, WEDNESDAY)
+    assert not is_days_own(other.key, TUESDAY)
 
 
 def test_a_day_never_sells_what_a_stored_later_day_already_sold():
@@ -167,15 +212,16 @@ def test_days_generated_in_any_order_keep_every_stored_day_non_negative(seed):
 
 
 def test_ignoring_later_days_would_break_the_history():
-    """The check above has teeth: a backfill generated from the day before alone (no dips)
-    sells shares a stored later day already sold."""
+    """The check above has teeth: a backfill generated from the day before alone (no later
+    rows) sells shares a stored later day already sold."""
     opening = {"A": Decimal("10005.00")}  # all of it goes on Monday's buy and its fee
     stored = [
         trade("T1", Side.BUY, 100, "10000.00", MONDAY),
         trade("T2", Side.SELL, 100, "10000.00", WEDNESDAY),
     ]
     books = books_for_day(opening, stored, [], TUESDAY)
-    naive = {"A": AccountBook(books["A"].cash, dict(books["A"].shares))}
+    naive = {"A": AccountBook.opened(books["A"].cash.start)}
+    naive["A"].holding("AAA").start = books["A"].shares["AAA"].start
     rng = random.Random(3)
     activity = oltp.daily_activity(3, TUESDAY, bars(TUESDAY, rng)[:1], naive, opening, 40)
 
