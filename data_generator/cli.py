@@ -139,7 +139,7 @@ class _Progress:
         if self._bar is not None:
             self._bar.set_postfix_str(result.symbol)
             self._bar.update()
-            if result.status != "loaded":
+            if result.status != "loaded" or result.message:
                 self._bar.write(result.summary())
         else:
             print(result.summary(), flush=True)
