@@ -139,7 +139,7 @@ class _Progress:
         if self._bar is not None:
             self._bar.set_postfix_str(result.symbol)
             self._bar.update()
-            if result.status != "loaded":
+            if result.status != "loaded" or result.message:
                 self._bar.write(result.summary())
         else:
             print(result.summary(), flush=True)
@@ -183,7 +183,9 @@ def _ingest(
 
 
 def _finish_ingest(report: IngestReport) -> None:
-    _report_prices(report)
+    _print_prices(report)
+    if report.failed:
+        raise CommandFailed(_failed_symbols(report))
     _raise_later_failures(report)
 
 
@@ -196,8 +198,8 @@ def _raise_later_failures(report: IngestReport) -> None:
         raise CommandFailed(report.extracts_error)
 
 
-def _report_prices(report: IngestReport) -> None:
-    """Print the day's price figures; raise naming the symbols whose prices failed."""
+def _print_prices(report: IngestReport) -> None:
+    """Print the day's price figures: the vendor's notices, the totals, the stale symbols."""
     loaded = [r for r in report.results if r.status != "failed"]
     new = sum(r.counts.inserted for r in loaded)
     updated = sum(r.counts.updated for r in loaded)
@@ -210,8 +212,10 @@ def _report_prices(report: IngestReport) -> None:
     )
     if report.stale:
         print(f"stale (daily API limit, kept the lake's latest data): {', '.join(report.stale)}")
-    if report.failed:
-        raise CommandFailed(f"symbols failed: {', '.join(report.failed)}")
+
+
+def _failed_symbols(report: IngestReport) -> str:
+    return f"symbols failed: {', '.join(report.failed)}"
 
 
 def _failed_actions(report: IngestReport) -> str | None:
@@ -234,16 +238,32 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    """A symbol whose prices failed stops the run before dbt (its rerun loads it and builds);
-    failed corporate actions follow the DAG's rule: the marts build with the factors they had,
-    then the run fails naming the symbol; so do extracts the lake refused (the PostgreSQL
-    build does not read them). The freshness check follows a clean build."""
+    """The DAG's rule, one for every failure: build, then report. Whatever failed during the day
+    (a symbol's prices, its corporate actions, the extracts the lake refused) never stops dbt
+    (staging -> core -> mart with their tests) or the freshness check; the run then exits
+    non-zero with one line naming the failed symbols first, then every other failure in the
+    day's order (then dbt's, then the freshness check's). A failed symbol's bars reach the fact
+    whenever a later run loads them.
+
+    The freshness verdict is printed either way; it fails the run by itself only when no symbol
+    failed (a failed symbol is behind the session by definition, and is already named)."""
     settings = services.services_up(_settings(args))
     report = _ingest(settings, args.date, True)
-    _report_prices(report)
-    print(transform.build(settings).summary)
-    _raise_later_failures(report)
-    print(freshness.check_freshness(settings, args.date).summary())
+    _print_prices(report)
+    problems = [_failed_symbols(report)] if report.failed else []
+    problems += [p for p in (_failed_actions(report), report.extracts_error) if p]
+    try:
+        print(transform.build(settings).summary)
+    except FintradeError as exc:
+        problems.append(first_line(exc))
+    try:
+        print(freshness.check_freshness(settings, args.date).summary())
+    except (FintradeError, psycopg2.Error) as exc:
+        print(f"freshness for {args.date}: {first_line(exc)}")
+        if not (report.failed and isinstance(exc, freshness.FreshnessError)):
+            problems.append(first_line(exc))
+    if problems:
+        raise CommandFailed("; ".join(problems))
 
 
 def cmd_replay(args: argparse.Namespace) -> None:

@@ -48,8 +48,10 @@ class PriceSourceKind(StrEnum):
 
 
 class OutputSize(StrEnum):
-    """Alpha Vantage's `outputsize`: the last 100 bars, or the whole history (premium)."""
+    """Alpha Vantage's `outputsize`: the last 100 bars, or the whole history (premium); `auto`
+    picks one per symbol from its stored history (data_generator/sources/history.py)."""
 
+    AUTO = "auto"
     COMPACT = "compact"
     FULL = "full"
 
@@ -130,9 +132,7 @@ class Settings(BaseSettings):
     alpha_vantage_base_url: str = Field(
         "https://www.alphavantage.co/query", alias="ALPHA_VANTAGE_BASE_URL"
     )
-    alpha_vantage_outputsize: OutputSize = Field(
-        OutputSize.COMPACT, alias="ALPHA_VANTAGE_OUTPUTSIZE"
-    )
+    alpha_vantage_outputsize: OutputSize = Field(OutputSize.AUTO, alias="ALPHA_VANTAGE_OUTPUTSIZE")
     alpha_vantage_max_attempts: WholeNumber = Field(5, alias="ALPHA_VANTAGE_MAX_ATTEMPTS")
     alpha_vantage_backoff_seconds: Seconds = Field(2.0, alias="ALPHA_VANTAGE_BACKOFF_SECONDS")
     alpha_vantage_calls_per_minute: WholeNumber = Field(5, alias="ALPHA_VANTAGE_CALLS_PER_MINUTE")

@@ -41,7 +41,13 @@ from data_generator.localdev.processes import stop_pid
 from data_generator.localdev.seaweedfs import start_seaweedfs
 from data_generator.reference.scale_universe import write_universe
 from data_generator.reference.universe import select_stocks
-from data_generator.settings import PROJECT_ROOT, PriceSourceKind, Settings, load_settings
+from data_generator.settings import (
+    PROJECT_ROOT,
+    OutputSize,
+    PriceSourceKind,
+    Settings,
+    load_settings,
+)
 from data_generator.sources.base import PriceSource
 from data_generator.steps.prices import SymbolOutcome, ingest_prices
 from data_generator.steps.resources import open_resources, prepare
@@ -113,12 +119,13 @@ class TimedSource:
         self.name = source.name
         self.notices = source.notices
         self.has_daily_limit = source.has_daily_limit
+        self.full_refused = source.full_refused
         self.seconds = 0.0
 
-    def fetch_daily(self, symbol: str) -> bytes:
+    def fetch_daily(self, symbol: str, outputsize: OutputSize | None = None) -> bytes:
         started = time.perf_counter()
         try:
-            return self._source.fetch_daily(symbol)
+            return self._source.fetch_daily(symbol, outputsize)
         finally:
             self.seconds += time.perf_counter() - started
 

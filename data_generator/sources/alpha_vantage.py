@@ -3,7 +3,8 @@ reply body kept as is.
 
 Alpha Vantage answers almost every failure with HTTP 200 and a JSON notice instead of data, so
 the client reads each reply and decides what it means for the run: a throttle is waited out, the
-daily quota stops all further calls, a premium-only `outputsize` falls back to `compact`, a bad
+daily quota stops all further calls, a premium-only `outputsize=full` falls back to `compact`
+(and every later `full` of the run is asked as `compact` at once), a bad
 key stops the run, a bad symbol fails only that symbol, and network trouble is retried with
 exponential backoff. Pacing keeps the calls under the free key's per-minute allowance, and an
 optional call gate (the run's daily budget) is asked before every request, retries included.
@@ -178,8 +179,9 @@ def _error_for(symbol: str, kind: _ReplyKind, notice: str) -> Exception:
 class AlphaVantageClient:
     """Fetches daily series symbol by symbol, remembering what the API said earlier in the run.
 
-    One client serves one run: it holds the pacing clock, the `outputsize` in force (which may
-    drop to `compact`), the daily-limit state and the notices a user should read afterwards.
+    One client serves one run: it holds the pacing clock, whether the key refused `full` (then
+    every `full` asked is sent as `compact`), the daily-limit state and the notices a user should
+    read afterwards.
     It is meant for one thread: the pacing clock is not locked.
     """
 
@@ -196,7 +198,11 @@ class AlphaVantageClient:
             raise InvalidApiKeyError("ALPHA_VANTAGE_API_KEY is not set")
         self._api_key = settings.alpha_vantage_api_key
         self._base_url = settings.alpha_vantage_base_url
-        self._outputsize = settings.alpha_vantage_outputsize
+        # The size of a call that names none: a forced setting, else compact.
+        configured = OutputSize(settings.alpha_vantage_outputsize)
+        self._default_outputsize = (
+            OutputSize.COMPACT if configured is OutputSize.AUTO else configured
+        )
         self._max_attempts = settings.alpha_vantage_max_attempts
         self._timeout = settings.alpha_vantage_timeout_seconds
         self._min_interval = 60.0 / settings.alpha_vantage_calls_per_minute
@@ -214,11 +220,20 @@ class AlphaVantageClient:
         )
         self.notices: list[str] = []
         self.daily_limit_reached = False
+        # The key answered `full` with the premium-only notice: the run only gets compact.
+        self.full_refused = False
         _mask_keys_in_http_stack_logs()
 
-    def fetch_daily(self, symbol: str) -> bytes:
-        """The data reply for `symbol` exactly as received, or one of the module's errors."""
-        return self._fetch(symbol, DAILY_SERIES_FUNCTION)
+    def fetch_daily(self, symbol: str, outputsize: OutputSize | None = None) -> bytes:
+        """The data reply for `symbol` exactly as received, or one of the module's errors.
+
+        `outputsize` is `compact` or `full` (None: the setting's, compact for `auto`); a `full`
+        the key refuses is asked again as `compact` (see `full_refused`).
+        """
+        size = OutputSize(outputsize or self._default_outputsize)
+        if size is OutputSize.AUTO:
+            raise ValueError("ask for compact or full; `auto` is decided before the call")
+        return self._fetch(symbol, DAILY_SERIES_FUNCTION, size)
 
     def fetch_corporate_actions(self, symbol: str, function: str) -> bytes:
         """The SPLITS or DIVIDENDS reply for `symbol` as received, with the same reply handling."""
@@ -226,26 +241,29 @@ class AlphaVantageClient:
             raise ValueError(f"not a corporate-action function: {function}")
         return self._fetch(symbol, function)
 
-    def _fetch(self, symbol: str, function: str) -> bytes:
+    def _fetch(
+        self, symbol: str, function: str, outputsize: OutputSize = OutputSize.COMPACT
+    ) -> bytes:
         if self.daily_limit_reached:
             raise DailyLimitError(
                 f"{symbol}: not requested, the Alpha Vantage daily limit was reached earlier "
                 "in this run"
             )
         try:
-            return self._retrying(self._fetch_once, symbol, function)
+            return self._retrying(self._fetch_once, symbol, function, outputsize)
         except _RetryableReply as exhausted:
             reason = str(exhausted)
         raise SymbolFetchError(f"{symbol}: gave up after {self._max_attempts} attempts: {reason}")
 
-    def _fetch_once(self, symbol: str, function: str) -> bytes:
+    def _fetch_once(self, symbol: str, function: str, outputsize: OutputSize) -> bytes:
         """One attempt: a call, and a second one at once if `full` turns out to be premium."""
         while True:
-            body = self._get(symbol, function)
+            size = OutputSize.COMPACT if self.full_refused else outputsize
+            body = self._get(symbol, function, size)
             kind, notice = _classify(self._parse(body), function)
             if kind is _ReplyKind.DATA:
                 return body
-            if kind is _ReplyKind.PREMIUM_ONLY and self._outputsize == OutputSize.FULL:
+            if kind is _ReplyKind.PREMIUM_ONLY and size is OutputSize.FULL:
                 self._fall_back_to_compact()
                 continue
             if kind is _ReplyKind.DAILY_LIMIT:
@@ -257,15 +275,17 @@ class AlphaVantageClient:
         logger.warning("Alpha Vantage daily limit reached at %s; no more calls this run", symbol)
 
     def _fall_back_to_compact(self) -> None:
-        self._outputsize = OutputSize.COMPACT
+        self.full_refused = True
         notice = (
-            "ALPHA_VANTAGE_OUTPUTSIZE=full is premium-only for this key; using compact "
-            "(the latest 100 trading days) for the rest of this run"
+            "outputsize=full is premium-only for this key; asking compact (the latest 100 "
+            "trading days) for the rest of this run"
         )
         self.notices.append(notice)
         logger.warning(notice)
 
-    def _get(self, symbol: str, function: str) -> bytes:
+    def _get(
+        self, symbol: str, function: str, outputsize: OutputSize = OutputSize.COMPACT
+    ) -> bytes:
         """One paced HTTP call; anything but a complete HTTP 200 body is a retryable failure."""
         if self._call_gate is not None and not self._call_gate(symbol, function):
             self.daily_limit_reached = True
@@ -276,7 +296,7 @@ class AlphaVantageClient:
         self._wait_for_slot()
         params = {"function": function, "symbol": symbol, "apikey": self._api_key}
         if function == DAILY_SERIES_FUNCTION:
-            params |= {"outputsize": self._outputsize, "datatype": "json"}
+            params |= {"outputsize": outputsize.value, "datatype": "json"}
         failure: str | None = None
         body = b""
         try:

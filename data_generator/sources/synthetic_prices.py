@@ -21,6 +21,7 @@ import numpy as np
 
 from data_generator.reference.trading_calendar import trading_days
 from data_generator.reference.universe import Stock
+from data_generator.settings import OutputSize
 from data_generator.sources import synthetic_actions
 
 # The default first day of every path (Settings.synthetic_start); a scale run moves it back.
@@ -153,6 +154,8 @@ class SyntheticPriceSource:
 
     name = "synthetic"
     has_daily_limit = False
+    # Every reply holds the whole configured history (`history_days`), so no gap is ever left.
+    full_refused = False
 
     def __init__(
         self,
@@ -173,8 +176,13 @@ class SyntheticPriceSource:
     def _stock(self, symbol: str) -> Stock:
         return self._stocks.get(symbol) or Stock(symbol, symbol, "Unknown", "NYSE")
 
-    def fetch_daily(self, symbol: str) -> bytes:
-        """The JSON body Alpha Vantage would send for `symbol`, newest day first."""
+    def fetch_daily(self, symbol: str, outputsize: OutputSize | None = None) -> bytes:
+        """The JSON body Alpha Vantage would send for `symbol`, newest day first.
+
+        Every reply is `full` (the configured `history_days`), whatever `outputsize` asks: the
+        synthetic source has no compact window and no reply cost, and a reply that always
+        reaches back to the start fills any gap the rule of `auto` would ask `full` for.
+        """
         first_day = self._as_of - timedelta(days=self._history_days - 1)
         path = self._path(symbol)
         first = bisect.bisect_left(path.days, first_day)

@@ -2,22 +2,31 @@
 
 Each symbol's load is one transaction and is logged in `raw.ingest_runs`; one symbol's failure
 is recorded and reported by name but never stops the others.
+
+A history as long as the gap: each symbol's call asks for `full` on its first load or after a
+gap longer than a compact reply covers, else `compact` (sources/history.py, from the symbol's
+latest bar in raw.daily_prices). When the key refuses `full` (premium-only), the symbol loads its
+compact window and is told, in one line naming it, that its older history could not be fetched:
+a warning in the run's output and log, and the `error` of its `loaded` run record.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from data_generator.errors import FintradeError
-from data_generator.settings import Settings
+from data_generator.reference.trading_calendar import last_session_on_or_before
+from data_generator.settings import OutputSize, Settings
 from data_generator.sources.alpha_vantage import (
     AlphaVantageError,
     DailyLimitError,
     InvalidApiKeyError,
 )
+from data_generator.sources.history import COMPACT_SESSIONS, outputsize_for
 from data_generator.sources.prices import ReplyFormatError, check_reply, series_table
 from data_generator.steps.resources import Resources, open_resources
 from data_generator.storage import lake as lake_keys
@@ -34,10 +43,13 @@ from data_generator.storage.lake import LakeError
 from data_generator.storage.warehouse import (
     LoadCounts,
     WarehouseError,
+    latest_price_dates,
     load_price_table,
     price_table,
     record_rejects,
 )
+
+logger = logging.getLogger(__name__)
 
 DAILY_LIMIT_MESSAGE = "daily API limit reached"
 
@@ -71,20 +83,37 @@ class SymbolResult:
         return f"{text} ({self.message})" if self.message else text
 
 
+def history_cut_short(first_bar: str | None, latest_stored: date | None) -> str:
+    """What a symbol that needed `full` and got `compact` is told (after its symbol)."""
+    since = f"before {first_bar}" if first_bar else "before the compact window"
+    stored = f" (stored bars end {latest_stored})" if latest_stored else ""
+    return (
+        f"history {since} could not be fetched{stored}: outputsize=full is premium-only for "
+        f"this key, compact gives the latest {COMPACT_SESSIONS} sessions"
+    )
+
+
 def _reply_series(
     res: Resources, symbol: str, logical_date: date
-) -> tuple[dict[str, object], bool]:
+) -> tuple[dict[str, object], bool, str]:
     """The checked series of the reply for (symbol, date): the lake's copy if any, else the
-    source's, stored once. Each body is parsed once: a reply of years is mostly parsing."""
+    source's, stored once, with the warning the user must read ('' when none). Each body is
+    parsed once: a reply of years is mostly parsing."""
     key = lake_keys.json_key(symbol, logical_date)
     body = res.lake.get(key)
     if body is not None:
-        return check_reply(symbol, body), False
+        return check_reply(symbol, body), False, ""
     if res.source.has_daily_limit and daily_limit_met(res.conn, logical_date):
         raise DailyLimitError(f"{symbol}: not requested, {DAILY_LIMIT_MESSAGE} earlier in this run")
+    latest_stored = latest_price_dates(res.conn, [symbol]).get(symbol)
+    outputsize = outputsize_for(
+        res.settings.alpha_vantage_outputsize,
+        latest_stored,
+        last_session_on_or_before(logical_date),
+    )
     started_at = datetime.now(UTC)
     try:
-        body = res.source.fetch_daily(symbol)
+        body = res.source.fetch_daily(symbol, outputsize)
     except DailyLimitError:
         record_ingest_run(
             res.conn,
@@ -99,11 +128,15 @@ def _reply_series(
         )
         raise
     series = check_reply(symbol, body)  # a broken reply must not become the write-once record
+    warning = ""
+    if outputsize is OutputSize.FULL and res.source.full_refused:
+        warning = history_cut_short(min(series, default=None), latest_stored)
+        logger.warning("%s: %s", symbol, warning)
     if not res.lake.put_once(key, body, "application/json"):
         stored = res.lake.get(key)  # another writer won the race: theirs is the record
         if stored is not None:
             series = check_reply(symbol, stored)
-    return series, True
+    return series, True, warning
 
 
 def _load_snapshot(
@@ -112,6 +145,7 @@ def _load_snapshot(
     logical_date: date,
     series: dict[str, object],
     started_at: datetime,
+    warning: str = "",
 ) -> tuple[LoadCounts, int]:
     table, rejects = series_table(symbol, series, res.source.name, logical_date)
     pkey = lake_keys.parquet_key(symbol, logical_date)
@@ -134,6 +168,7 @@ def _load_snapshot(
                 started_at,
                 rows_loaded=counts.written,
                 rows_rejected=len(rejects),
+                error=warning or None,
             ),
         )
     return counts, len(rejects)
@@ -172,10 +207,10 @@ def ingest_symbol_with(res: Resources, symbol: str, logical_date: date) -> Symbo
     started_at = datetime.now(UTC)
     try:
         try:
-            series, called_api = _reply_series(res, symbol, logical_date)
+            series, called_api, warning = _reply_series(res, symbol, logical_date)
         except DailyLimitError:
             return _stale_fallback(res, symbol, logical_date, started_at)
-        counts, rejected = _load_snapshot(res, symbol, logical_date, series, started_at)
+        counts, rejected = _load_snapshot(res, symbol, logical_date, series, started_at, warning)
     except InvalidApiKeyError:
         raise
     except (
@@ -196,7 +231,7 @@ def ingest_symbol_with(res: Resources, symbol: str, logical_date: date) -> Symbo
         raise SymbolIngestError(
             message if message.startswith(symbol) else f"{symbol}: {message}"
         ) from None
-    return SymbolResult(symbol, SymbolOutcome.LOADED, counts, rejected, called_api)
+    return SymbolResult(symbol, SymbolOutcome.LOADED, counts, rejected, called_api, warning)
 
 
 def ingest_symbol(settings: Settings, symbol: str, logical_date: date) -> SymbolResult:

@@ -1,4 +1,6 @@
-"""The Alpha Vantage client against a real local HTTP server speaking the API's reply shapes."""
+"""The Alpha Vantage client against a real local HTTP server speaking the API's reply shapes,
+and the price step's choice of `outputsize` from the stored history (a history as long as the
+gap), told by what the stand-in received per symbol."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from itertools import pairwise
 
 import pytest
 
+from data_generator.reference.trading_calendar import last_session_on_or_before
 from data_generator.settings import Settings
 from data_generator.sources.alpha_vantage import (
     AlphaVantageClient,
@@ -29,9 +32,13 @@ from tests.support.alpha_vantage_stub import (
     invalid_key_body,
     per_minute_note_body,
     premium_body,
+    sized_series_reply,
     splits_body,
     standalone_stub,
 )
+from tests.support.alpha_vantage_stub import last_sessions as sessions_up_to
+from tests.support.harness import run_fintrade, vendor_settings
+from tests.support.warehouse import query
 
 API_KEY = "AVTESTKEY7Q4Z9X"
 MAX_ATTEMPTS = 3
@@ -350,3 +357,122 @@ def test_call_gate_refusal_makes_no_request(alpha_vantage_stub: AlphaVantageStub
     assert [(r.symbol, r.function) for r in alpha_vantage_stub.requests] == [
         ("AAPL", "TIME_SERIES_DAILY")
     ]
+
+
+# --- a history as long as the gap: the outputsize each symbol's call asks for ----------------
+
+NIGHT = date(2026, 11, 24)
+NEXT_NIGHT = date(2026, 11, 25)
+# A session 150 sessions before NIGHT: a symbol last loaded then has a gap no compact covers.
+LONG_AGO = sessions_up_to(NIGHT, 151)[0]
+
+
+def ingest_night(settings: Settings, stub: AlphaVantageStub, day: date) -> dict[str, list[str]]:
+    """`fintrade ingest` for `day`; the outputsize of each daily call the stand-in received,
+    per symbol, in order."""
+    before = len(stub.requests_of())
+    result = run_fintrade(settings, "ingest", "--date", day.isoformat())
+    assert result.returncode == 0, result.stdout + result.stderr
+    sizes: dict[str, list[str]] = {}
+    for request in stub.requests_of()[before:]:
+        sizes.setdefault(request.symbol or "", []).append(request.outputsize or "")
+    return sizes
+
+
+def bars_in_raw(settings: Settings, symbol: str) -> int:
+    [(count,)] = query(
+        settings, "select count(*) from raw.daily_prices where symbol = %s", (symbol,)
+    )
+    return int(count)
+
+
+def test_outputsize_is_full_on_a_first_load_and_a_long_gap_else_compact(
+    settings: Settings, alpha_vantage_stub: AlphaVantageStub
+) -> None:
+    live = vendor_settings(settings, alpha_vantage_stub, API_KEY, symbols=("JPM",))
+    alpha_vantage_stub.set_default("JPM", sized_series_reply(LONG_AGO))
+    # JPM's first load, 150 sessions ago: the whole history.
+    assert ingest_night(live, alpha_vantage_stub, LONG_AGO) == {"JPM": ["full"]}
+    assert bars_in_raw(live, "JPM") == 300
+
+    for symbol in ("AAPL", "JPM", "MSFT"):
+        alpha_vantage_stub.set_default(symbol, sized_series_reply(NIGHT))
+    live = live.with_overrides(symbols=("AAPL", "MSFT", "JPM"))
+    # AAPL and MSFT first loads, JPM 150 sessions behind: all three ask for the whole history,
+    # and JPM's hole is filled.
+    assert ingest_night(live, alpha_vantage_stub, NIGHT) == {
+        "AAPL": ["full"],
+        "MSFT": ["full"],
+        "JPM": ["full"],
+    }
+    assert len(set(sessions_up_to(NIGHT, 300)) | set(sessions_up_to(LONG_AGO, 300))) == (
+        bars_in_raw(live, "JPM")
+    )
+
+    for symbol in ("AAPL", "JPM", "MSFT"):
+        alpha_vantage_stub.set_default(symbol, sized_series_reply(NEXT_NIGHT))
+    # The next night every symbol is one session behind: compact.
+    assert ingest_night(live, alpha_vantage_stub, NEXT_NIGHT) == {
+        "AAPL": ["compact"],
+        "MSFT": ["compact"],
+        "JPM": ["compact"],
+    }
+    assert bars_in_raw(live, "AAPL") == 301
+
+
+def test_a_setting_of_compact_or_full_forces_the_size(
+    settings: Settings, alpha_vantage_stub: AlphaVantageStub
+) -> None:
+    live = vendor_settings(settings, alpha_vantage_stub, API_KEY, symbols=("AAPL",))
+
+    # compact even for a first load, full even one session behind.
+    alpha_vantage_stub.set_default("AAPL", sized_series_reply(NIGHT))
+    compact = live.with_overrides(alpha_vantage_outputsize="compact")
+    assert ingest_night(compact, alpha_vantage_stub, NIGHT) == {"AAPL": ["compact"]}
+    alpha_vantage_stub.set_default("AAPL", sized_series_reply(NEXT_NIGHT))
+    full = live.with_overrides(alpha_vantage_outputsize="full")
+    assert ingest_night(full, alpha_vantage_stub, NEXT_NIGHT) == {"AAPL": ["full"]}
+
+
+def test_a_free_key_gets_compact_and_each_symbol_cut_short_is_named(
+    settings: Settings, alpha_vantage_stub: AlphaVantageStub
+) -> None:
+    live = vendor_settings(settings, alpha_vantage_stub, API_KEY, symbols=("AAPL", "MSFT"))
+    for symbol in ("AAPL", "MSFT"):
+        alpha_vantage_stub.set_default(symbol, sized_series_reply(NIGHT, free_key=True))
+    before = len(alpha_vantage_stub.requests_of())
+
+    result = run_fintrade(live, "ingest", "--date", NIGHT.isoformat())
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Full once, refused as premium-only, then compact for AAPL and for every later symbol.
+    assert [(r.symbol, r.outputsize) for r in alpha_vantage_stub.requests_of()[before:]] == [
+        ("AAPL", "full"),
+        ("AAPL", "compact"),
+        ("MSFT", "compact"),
+    ]
+    first_bar = sessions_up_to(last_session_on_or_before(NIGHT), 100)[0]
+    told = (
+        f"history before {first_bar} could not be fetched: outputsize=full is premium-only "
+        "for this key, compact gives the latest 100 sessions"
+    )
+    for symbol in ("AAPL", "MSFT"):
+        # One line naming the symbol: in the run's output, its log, and its run record.
+        assert f"{symbol}: 100 new, 0 updated, 0 unchanged, 0 rejected ({told})" in (
+            result.stdout.splitlines()
+        ), result.stdout
+        assert f"WARNING data_generator.steps.prices: {symbol}: {told}" in result.stderr
+    assert query(
+        live,
+        "select symbol, status, error from raw.ingest_runs"
+        " where dataset = 'prices' and status <> 'api_call' order by symbol",
+    ) == [("AAPL", "loaded", told), ("MSFT", "loaded", told)]
+    assert API_KEY not in result.stdout + result.stderr
+
+    # The next night the stored history is one session behind: compact, and nothing to tell.
+    for symbol in ("AAPL", "MSFT"):
+        alpha_vantage_stub.set_default(symbol, sized_series_reply(NEXT_NIGHT, free_key=True))
+    assert ingest_night(live, alpha_vantage_stub, NEXT_NIGHT) == {
+        "AAPL": ["compact"],
+        "MSFT": ["compact"],
+    }

@@ -58,7 +58,7 @@ def test_bad_setting_names_the_variable(settings):
 
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "fintrade ingest: ALPHA_VANTAGE_OUTPUTSIZE must be one of compact, full, got 'huge'"
+        "fintrade ingest: ALPHA_VANTAGE_OUTPUTSIZE must be one of auto, compact, full, got 'huge'"
     )
 
 

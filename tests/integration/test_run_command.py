@@ -1,7 +1,8 @@
 """`fintrade run` on the days that go wrong, with the DAG's rule: the marts build from whatever
 loaded, then the run reports. A day the free key is at its daily limit builds and tests every
 model (ERROR=0) and names its stale symbols; a symbol whose corporate actions fail still
-reaches the marts, and the run then exits non-zero naming it."""
+reaches the marts, and the run then exits non-zero naming it; so does a symbol whose prices
+fail: the marts build from the symbols that loaded, then the run exits non-zero naming it."""
 
 from __future__ import annotations
 
@@ -99,3 +100,31 @@ def test_failed_corporate_actions_still_build_the_marts_then_fail_the_run(
     assert query(
         live, "select symbol, as_of_date from mart.mart_stock_performance order by symbol"
     ) == [("AAPL", DAY), ("JPM", DAY), ("MSFT", DAY)]
+
+
+def test_a_failed_symbol_still_builds_the_marts_then_fails_the_run_naming_it(
+    live: Settings, alpha_vantage_stub: AlphaVantageStub
+) -> None:
+    serve_series_to(alpha_vantage_stub, DAY)
+    alpha_vantage_stub.set_default(
+        "MSFT", StubReply(body=b'{"Error Message": "Invalid API call."}')
+    )
+
+    run = run_fintrade(live, "run", "--date", DAY.isoformat())
+
+    output = run.stdout + run.stderr
+    assert run.returncode == 1, output[-3000:]
+    assert run.stderr.strip().splitlines()[-1] == "fintrade run: symbols failed: MSFT"
+    (summary,) = [line for line in run.stdout.splitlines() if line.startswith("Done. PASS=")]
+    assert " ERROR=0 " in summary
+    # The freshness check ran after the build, and its verdict is printed.
+    assert f"freshness for {DAY}: data not as of session {DAY}: MSFT has no bar" in run.stdout
+    assert query(
+        live, "select symbol, as_of_date from mart.mart_stock_performance order by symbol"
+    ) == [("AAPL", DAY), ("JPM", DAY)]
+    assert query(
+        live,
+        "select symbol, run_status from mart.mart_ingest_status where logical_date = %s"
+        " order by symbol",
+        (DAY,),
+    ) == [("AAPL", "loaded"), ("JPM", "loaded"), ("MSFT", "failed")]

@@ -43,6 +43,8 @@ QUERY_PATH = "/query"
 DAILY_FUNCTION = "TIME_SERIES_DAILY"
 ACTION_FUNCTIONS = ("SPLITS", "DIVIDENDS")
 STANDARD_SERIES_DAYS = 30
+# The bars of a compact reply.
+COMPACT_BARS = 100
 # How often the serving loop checks for shutdown; the default half second slows every test.
 SHUTDOWN_POLL_SECONDS = 0.05
 
@@ -238,6 +240,21 @@ def standard_bars(symbol: str, end: date, count: int = STANDARD_SERIES_DAYS) -> 
         volume = 1_000_000 + (seed + n * 7_919) % 9_000_000
         bars[day] = (_dollars(open_), _dollars(high), _dollars(low), _dollars(close), volume)
     return bars
+
+
+def sized_series_reply(end: date, *, full_bars: int = 300, free_key: bool = False) -> StubReply:
+    """The daily series as the real API sizes it: `compact` the latest 100 sessions up to `end`,
+    `full` `full_bars` of them, and on a free key `full` refused as premium-only."""
+
+    def body(request: StubRequest) -> bytes:
+        symbol = request.symbol or ""
+        if request.outputsize == "full":
+            if free_key:
+                return premium_body()
+            return data_body(symbol, standard_bars(symbol, end, full_bars), "Full size")
+        return data_body(symbol, standard_bars(symbol, end, COMPACT_BARS))
+
+    return StubReply(body=body)
 
 
 def invalid_call_reply() -> StubReply:

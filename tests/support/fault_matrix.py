@@ -74,7 +74,8 @@ FAULTS: tuple[Fault, ...] = (
         "s3_stopped_during_ingest",
         "the S3 server stopped during an ingest",
         "symbols already in the lake load; the next symbol fails after the client's retries, "
-        "naming the object it could not read; the day's OLTP activity waits for the rerun",
+        "naming the object it could not read; the day's OLTP activity waits for the rerun; "
+        "the marts still build from what loaded, then the run exits naming the symbol",
         "a SeaweedFS of the test's own is stopped while the first symbol's load waits on the "
         "test's lock, then started again for the rerun",
     ),
@@ -99,14 +100,16 @@ FAULTS: tuple[Fault, ...] = (
         "Alpha Vantage answering slower than ALPHA_VANTAGE_TIMEOUT_SECONDS",
         "each attempt times out and is retried; after the last the symbol fails alone with "
         "'gave up after N attempts: ReadTimeout'; the day's OLTP activity waits for the rerun "
-        "(it is drawn over the priced symbols and never redrawn)",
+        "(it is drawn over the priced symbols and never redrawn); the marts still build from "
+        "what loaded, then the run exits naming the symbol",
         "the local stand-in delays its reply past the timeout on every attempt",
     ),
     Fault(
         "vendor_closes_mid_body",
         "Alpha Vantage closing the connection halfway through the body",
         "the short read is retried; after the last attempt the symbol fails alone and the "
-        "day's OLTP activity waits for the rerun",
+        "day's OLTP activity waits for the rerun; the marts still build, then the run exits "
+        "naming the symbol",
         "the stand-in announces the full length, sends half and hangs up",
     ),
     Fault(
