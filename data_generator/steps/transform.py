@@ -82,10 +82,12 @@ def build(
     full_refresh: bool = False,
     vars: dict[str, object] | None = None,
     engine: Engine = Engine.POSTGRES,
+    project_dir: Path = DBT_PROJECT_DIR,
 ) -> DbtResult:
     """`dbt build`: models, their unit and data tests, in dependency order, stopping downstream
     of a failure. Raises DbtBuildError naming the failing models and tests (on DuckDB, or the
-    lake object that could not be read)."""
+    lake object that could not be read). `project_dir` builds another copy of the project on
+    PostgreSQL (a benchmark's previous release beside this one)."""
     args = ["build"]
     if select:
         # Only tests whose models are selected or upstream of them: building `core` must not run
@@ -98,7 +100,7 @@ def build(
     if engine is Engine.DUCKDB:
         return _build_duckdb(settings, args)
     with _one_build_at_a_time(settings):
-        return _run_dbt(settings, args, results_file="run_results.json")
+        return _run_dbt(settings, args, results_file="run_results.json", project_dir=project_dir)
 
 
 def _build_duckdb(settings: Settings, args: list[str]) -> DbtResult:
@@ -212,6 +214,7 @@ def _run_dbt(
     *,
     environ: dict[str, str] | None = None,
     run_dir_path: Path | None = None,
+    project_dir: Path = DBT_PROJECT_DIR,
 ) -> DbtResult:
     run_dir_path = run_dir_path or run_dir(settings)
     results_path = run_dir_path / results_file
@@ -220,9 +223,9 @@ def _run_dbt(
         str(DBT_EXECUTABLE),
         *args,
         "--project-dir",
-        str(DBT_PROJECT_DIR),
+        str(project_dir),
         "--profiles-dir",
-        str(DBT_PROJECT_DIR),
+        str(project_dir),
         "--target-path",
         str(run_dir_path),
         "--log-path",
@@ -231,7 +234,7 @@ def _run_dbt(
     ]
     completed = subprocess.run(
         command,
-        cwd=DBT_PROJECT_DIR,
+        cwd=project_dir,
         env=environ if environ is not None else _dbt_environ(settings),
         capture_output=True,
         text=True,

@@ -17,11 +17,12 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
 from data_generator.reference.universe import select_stocks
-from data_generator.settings import Settings
+from data_generator.settings import Engine, Settings
 from data_generator.steps import transform
 from data_generator.steps.day import ingest_day
 from data_generator.steps.resources import open_resources
@@ -101,6 +102,35 @@ def built_checksums(settings: Settings) -> dict:
     return schema_checksums(settings, ("core", "mart"), exclude=STAMPS[1:])
 
 
+def duckdb_checksums(path: Path) -> dict[str, tuple[int, int]]:
+    """Every core and mart table of a DuckDB file as (rows, order-free sum of row hashes), the
+    run log's mart left out as on PostgreSQL."""
+    with closing(duckdb.connect(str(path), read_only=True)) as con:
+        tables = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables"
+            " where table_schema in ('core', 'mart') and table_type = 'BASE TABLE'"
+            " and table_name <> 'mart_ingest_status'"
+        ).fetchall()
+        return {
+            name: con.execute(
+                f"select count(*), sum(hash(row::varchar)) from {name} as row"
+            ).fetchone()
+            for (name,) in tables
+        }
+
+
+def assert_duckdb_equals_its_rebuild(settings: Settings, tmp: Path, night: date) -> None:
+    """The DuckDB file built night after night against a full refresh into a new file."""
+    rebuilt = settings.with_overrides(duckdb_path=tmp / f"rebuilt-{night}.duckdb")
+    transform.build(rebuilt, full_refresh=True, engine=Engine.DUCKDB)
+    incremental, full = (
+        duckdb_checksums(settings.duckdb_file),
+        duckdb_checksums(rebuilt.duckdb_file),
+    )
+    differing = sorted(t for t in full if incremental.get(t) != full[t])
+    assert not differing, f"DuckDB after {night}: incremental differs from a rebuild in {differing}"
+
+
 def negative_books(settings: Settings) -> pd.DataFrame:
     """Every instant at which an account's cash or a holding is below zero, from raw alone
     (pandas): opening cash, then every movement and trade in time order."""
@@ -133,13 +163,22 @@ def living(base_settings, s3_server, tmp_path: Path) -> Iterator[tuple[Settings,
         AlphaVantageStub() as stub,
         scratch_warehouse(base_settings, s3_server, tmp_path / "state") as scratch,
     ):
-        settings = vendor_settings(scratch, stub, "living-test-key", alpha_vantage_daily_budget=500)
+        settings = vendor_settings(
+            scratch,
+            stub,
+            "living-test-key",
+            alpha_vantage_daily_budget=500,
+            duckdb_path=tmp_path / "fintrade.duckdb",
+        )
         yield settings, Vendor(stub)
 
 
-def run_night(settings: Settings, vendor: Vendor, night: date, symbols: list[str]) -> list[str]:
+def run_night(
+    settings: Settings, vendor: Vendor, night: date, symbols: list[str], *, duckdb: bool = False
+) -> list[str]:
     """One night as the DAG runs it: ingest (a failed symbol is reported, not fatal), then the
-    build, which raises if any dbt test fails. Returns the failed symbols."""
+    build, which raises if any dbt test fails (and, with `duckdb`, the DuckDB build from the
+    lake). Returns the failed symbols."""
     universe = write_universe(
         settings.local_state_dir.parent / "stocks.csv", *(LINES[s] for s in symbols)
     )
@@ -149,6 +188,8 @@ def run_night(settings: Settings, vendor: Vendor, night: date, symbols: list[str
     with open_resources(night_settings, night, stocks) as res:
         report = ingest_day(res, stocks, night, initialise=True)
     transform.build(night_settings)
+    if duckdb:
+        transform.build(night_settings, engine=Engine.DUCKDB)
     return sorted(report.failed)
 
 
@@ -168,23 +209,23 @@ def bar_count(settings: Settings, table: str, symbol: str) -> int:
     return count
 
 
-def test_nights_in_any_order_equal_a_full_rebuild(living):
+def test_nights_in_any_order_equal_a_full_rebuild(living, tmp_path):
     """MSFT fails from the first night on, for more sessions than the old ten-day window, while
     the others move on; then it recovers, AMD is added with its whole history, KO removed, an
     AAPL bar 31 sessions back restated; then two earlier sessions are backfilled, latest first."""
     settings, vendor = living
-    s = SESSIONS
+    s, tmp = SESSIONS, tmp_path
     base = ["AAPL", "MSFT", "XOM", "KO"]
 
     vendor.failing = {"MSFT"}
-    assert run_night(settings, vendor, s[21], base) == ["MSFT"]
+    assert run_night(settings, vendor, s[21], base, duckdb=True) == ["MSFT"]
     assert run_night(settings, vendor, s[33], base) == ["MSFT"]
 
     vendor.failing = set()
     restated_day = s[34 - 31]
     vendor.restated[("AAPL", restated_day)] = Decimal("389.6568")
     grown = ["AAPL", "MSFT", "XOM", "AMD"]
-    assert run_night(settings, vendor, s[34], grown) == []
+    assert run_night(settings, vendor, s[34], grown, duckdb=True) == []
     for symbol in ("MSFT", "AMD"):
         fact = bar_count(settings, "core.fct_daily_prices", symbol)
         assert fact == bar_count(settings, "raw.daily_prices", symbol) == REPLY_BARS
@@ -197,7 +238,9 @@ def test_nights_in_any_order_equal_a_full_rebuild(living):
     )
     assert closes == [(Decimal("389.6568"), Decimal("389.6568"))]
     assert_equals_its_rebuild(settings, s[34])
+    assert_duckdb_equals_its_rebuild(settings, tmp, s[34])
 
-    for night in (s[30], s[22]):
-        assert run_night(settings, vendor, night, grown) == []
+    assert run_night(settings, vendor, s[30], grown) == []
+    assert run_night(settings, vendor, s[22], grown, duckdb=True) == []
     assert_equals_its_rebuild(settings, s[22])
+    assert_duckdb_equals_its_rebuild(settings, tmp, s[22])

@@ -17,6 +17,16 @@
     snapshot key and its date) instead, one hash join of two columns, which a columnar engine
     reads in a scan. -#}
 {% macro changed_bars(bars, stored) %}
+    {%- if execute and var('compile_time_lookback', true) -%}
+        {%- set stored_columns = adapter.get_columns_in_relation(this)
+            | map(attribute='name') | map('lower') | list -%}
+        {%- if 'loaded_at' not in stored_columns or 'lake_key' not in stored_columns -%}
+            {{ exceptions.raise_compiler_error(
+                this ~ " was built before it kept raw's lake_key and loaded_at: rebuild it once"
+                ~ " with `dbt build --full-refresh --select " ~ this.identifier ~ "`"
+            ) }}
+        {%- endif -%}
+    {%- endif -%}
     {{- return(adapter.dispatch('changed_bars', 'fintrade')(bars, stored)) -}}
 {% endmacro %}
 

@@ -2,15 +2,16 @@
     Incremental by what arrived, not by a date window (macros/changed_bars.sql): a build
     rewrites the bars raw stamped since the last one (a stock's first history, late bars,
     restatements of any age), the bar after each of them, and every bar of a symbol whose
-    adjustment factors changed; a bar raw withdrew is deleted by the post-hook. `loaded_at` is
-    raw's stamp of the bar, the watermark the next build starts from. The unique index serves
-    the delete+insert and the per-bar probes, the one on loaded_at the watermark.
+    adjustment factors changed; a bar raw withdrew is deleted by the post-hook. DuckDB merges
+    the rows instead of deleting and inserting them (macros/portable/rebuild_strategy.sql).
+    `loaded_at` is raw's stamp of the bar, the watermark the next build starts from. The unique
+    index serves the delete+insert and the per-bar probes, the one on loaded_at the watermark.
 #}
 {{
     config(
         materialized='incremental',
         unique_key=['symbol', 'price_date'],
-        incremental_strategy='delete+insert',
+        incremental_strategy=rebuild_strategy(),
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['symbol', 'price_date'], 'unique': true},
@@ -131,6 +132,18 @@ stored_bars as {{ not_materialized() }} (
 
 ),
 
+-- Each stock with a date after any bar: the latest bar is the nearest one on or before it (an
+-- ASOF join needs the bound as a column).
+stock_horizons as (
+
+    select
+        symbol,
+        cast('9999-12-31' as date) as horizon_date
+
+    from stocks
+
+),
+
 -- What arrived since the last build, at any date (macros/changed_bars.sql).
 changed_keys as (
 
@@ -168,13 +181,13 @@ stored_versions as (
         stocks.symbol,
         latest_bar.adjustment_version
 
-    from stocks
+    from stock_horizons as stocks
     {{
         nearest_bar(
             'stored_bars',
             'stocks.symbol',
             '<=',
-            "cast('9999-12-31' as date)",
+            'stocks.horizon_date',
             'latest_bar',
             ['adjustment_version']
         )

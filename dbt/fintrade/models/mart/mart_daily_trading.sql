@@ -4,15 +4,16 @@
     rewrote (read from its `loaded_at` and `lake_key`, the raw provenance both carry), the bars
     after the newest stored day, every bar of a symbol whose adjustment fingerprint changed,
     and the days whose orders or trades changed; the post-hooks delete a bar raw withdrew and
-    trim to the as-of date (without an `as_of` var the bound is null and deletes nothing). The
-    dashboard reads one symbol's bars at a time, and the delete+insert looks rows up by the
-    same key: the unique index keeps both lookups; the one on loaded_at serves the watermark.
+    trim to the as-of date (without an `as_of` var the bound is null and deletes nothing).
+    DuckDB merges the rows instead (macros/portable/rebuild_strategy.sql). The dashboard reads
+    one symbol's bars at a time, and the delete+insert looks rows up by the same key: the
+    unique index keeps both lookups; the one on loaded_at serves the watermark.
 #}
 {{
     config(
         materialized='incremental',
         unique_key=['symbol', 'trading_date'],
-        incremental_strategy='delete+insert',
+        incremental_strategy=rebuild_strategy(),
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['symbol', 'trading_date'], 'unique': true},
@@ -117,6 +118,18 @@ stored_bars as {{ not_materialized() }} (
 
 ),
 
+-- Each stock with a date after any bar: the latest bar is the nearest one on or before it (an
+-- ASOF join needs the bound as a column).
+stock_horizons as (
+
+    select
+        symbol,
+        cast('9999-12-31' as date) as horizon_date
+
+    from stocks
+
+),
+
 -- The same changes fct_daily_prices rebuilt (macros/changed_bars.sql), read from its bars.
 changed_keys as (
 
@@ -150,13 +163,13 @@ stored_versions as (
         stocks.symbol,
         latest_bar.adjustment_version
 
-    from stocks
+    from stock_horizons as stocks
     {{
         nearest_bar(
             'stored_bars',
             'stocks.symbol',
             '<=',
-            "cast('9999-12-31' as date)",
+            'stocks.horizon_date',
             'latest_bar',
             ['adjustment_version']
         )
@@ -170,13 +183,13 @@ current_versions as (
         stocks.symbol,
         latest_bar.adjustment_version
 
-    from stocks
+    from stock_horizons as stocks
     {{
         nearest_bar(
             'daily_prices',
             'stocks.symbol',
             '<=',
-            "cast('9999-12-31' as date)",
+            'stocks.horizon_date',
             'latest_bar',
             ['adjustment_version']
         )
