@@ -36,7 +36,7 @@ from data_generator.localdev.seaweedfs import start_seaweedfs
 from data_generator.reference.scale_universe import write_universe
 from data_generator.reference.trading_calendar import trading_days
 from data_generator.reference.universe import select_stocks
-from data_generator.settings import PROJECT_ROOT, Settings, load_settings
+from data_generator.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, load_settings
 from data_generator.steps import transform
 from data_generator.steps.resources import open_resources, prepare_resources
 from data_generator.storage.warehouse import connect, drop_database
@@ -117,7 +117,7 @@ def main() -> None:
             created.append(baseline)
             baseline = baseline.with_overrides(s3_bucket=f"{current.s3_bucket}-baseline")
             full = {
-                "current": timed(current, transform.DBT_PROJECT_DIR),
+                "current": timed(current, DBT_PROJECT_DIR),
                 "baseline": timed(baseline, baseline_project),
             }
             print(f"full builds: {full}", flush=True)
@@ -129,7 +129,7 @@ def main() -> None:
                     analyze(settings)
                 order = [("current", current), ("baseline", baseline)]
                 for label, settings in order if index % 2 == 0 else order[::-1]:
-                    project = transform.DBT_PROJECT_DIR if label == "current" else baseline_project
+                    project = DBT_PROJECT_DIR if label == "current" else baseline_project
                     seconds[label].append(timed(settings, project))
                     print(f"{night} {label}: {seconds[label][-1]:.1f} s", flush=True)
             universe.write_text(universe.read_text() + ADDED_LINE)
@@ -138,7 +138,7 @@ def main() -> None:
                 prepare_resources(res, stocks)
             load_day(current, nights[-1], first=False, workers=args.workers)
             analyze(current)
-            added = timed(current, transform.DBT_PROJECT_DIR)
+            added = timed(current, DBT_PROJECT_DIR)
         finally:
             for settings in created:
                 if args.keep:
