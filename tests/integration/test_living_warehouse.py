@@ -11,14 +11,13 @@ at any instant of the raw books.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import pytest
 
 from data_generator.reference.universe import select_stocks
@@ -35,8 +34,9 @@ from tests.support.alpha_vantage_stub import (
     standard_bars,
 )
 from tests.support.harness import scratch_warehouse, vendor_settings
+from tests.support.rebuild import assert_equals_its_rebuild
 from tests.support.universe_file import write_universe
-from tests.support.warehouse import connect, query, schema_checksums
+from tests.support.warehouse import query
 
 pytestmark = pytest.mark.dbt
 
@@ -49,8 +49,6 @@ LINES = {
     "AMD": "AMD,Advanced Micro Devices Inc.,Information Technology,NASDAQ,USD\n",
 }
 REPLY_BARS = 100  # a compact reply
-# Stamps and the run log differ between two loads of the same data, not between two builds.
-STAMPS = ("loaded_at", "rejected_at", "started_at", "finished_at")
 
 
 @dataclass
@@ -74,32 +72,6 @@ class Vendor:
                         bars[day] = (open_, max(high, close), min(low, close), close, volume)
                 reply = StubReply(body=data_body(symbol, bars))
             self.stub.set_default(symbol, reply)
-
-
-@contextmanager
-def database_copy(settings: Settings) -> Iterator[Settings]:
-    """A copy of the warehouse's database (PostgreSQL's template copy), dropped afterwards."""
-    copy = settings.with_overrides(pg_database=f"{settings.pg_database}_rebuild")
-    with closing(connect(settings, database="postgres")) as admin:
-        admin.autocommit = True
-        with admin.cursor() as cur:
-            cur.execute(
-                "select pg_terminate_backend(pid) from pg_stat_activity"
-                " where datname = %s and pid <> pg_backend_pid()",
-                (settings.pg_database,),
-            )
-            cur.execute(f'create database "{copy.pg_database}" template "{settings.pg_database}"')
-    try:
-        yield copy
-    finally:
-        with closing(connect(settings, database="postgres")) as admin:
-            admin.autocommit = True
-            with admin.cursor() as cur:
-                cur.execute(f'drop database if exists "{copy.pg_database}" with (force)')
-
-
-def built_checksums(settings: Settings) -> dict:
-    return schema_checksums(settings, ("core", "mart"), exclude=STAMPS[1:])
 
 
 def duckdb_checksums(path: Path) -> dict[str, tuple[int, int]]:
@@ -131,33 +103,6 @@ def assert_duckdb_equals_its_rebuild(settings: Settings, tmp: Path, night: date)
     assert not differing, f"DuckDB after {night}: incremental differs from a rebuild in {differing}"
 
 
-def negative_books(settings: Settings) -> pd.DataFrame:
-    """Every instant at which an account's cash or a holding is below zero, from raw alone
-    (pandas): opening cash, then every movement and trade in time order."""
-    accounts = query(settings, "select account_id, balance, created_at from raw.accounts")
-    movements = query(
-        settings, "select account_id, movement_type, amount, moved_at from raw.cash_movements"
-    )
-    trades = query(
-        settings,
-        "select account_id, symbol, trade_type, quantity, total_amount, fee_amount, traded_at"
-        " from raw.trades",
-    )
-    events = [(a, created, "cash", Decimal(balance)) for a, balance, created in accounts]
-    for account, kind, amount, at in movements:
-        events.append((account, at, "cash", amount if kind == "deposit" else -amount))
-    for account, symbol, side, quantity, amount, fee, at in trades:
-        sign = 1 if side == "buy" else -1
-        events.append((account, at, "cash", -sign * amount - fee))
-        events.append((account, at, symbol, Decimal(sign * quantity)))
-    frame = pd.DataFrame(events, columns=["account_id", "at", "asset", "change"])
-    frame["change"] = [int(change * 100) for change in frame["change"]]  # cents, hundredths
-    frame = frame.sort_values(["account_id", "asset", "at"], kind="stable")
-    frame["balance"] = frame.groupby(["account_id", "asset"])["change"].cumsum()
-    return frame[frame["balance"] < 0]
-
-
-@pytest.fixture
 def living(base_settings, s3_server, tmp_path: Path) -> Iterator[tuple[Settings, Vendor]]:
     with (
         AlphaVantageStub() as stub,
@@ -191,17 +136,6 @@ def run_night(
     if duckdb:
         transform.build(night_settings, engine=Engine.DUCKDB)
     return sorted(report.failed)
-
-
-def assert_equals_its_rebuild(settings: Settings, night: date) -> None:
-    incremental = built_checksums(settings)
-    with database_copy(settings) as copy:
-        transform.build(copy, full_refresh=True)
-        rebuilt = built_checksums(copy)
-    differing = sorted(t for t in incremental if incremental[t] != rebuilt.get(t))
-    assert not differing, f"after {night}: incremental differs from a full refresh in {differing}"
-    negative = negative_books(settings)
-    assert negative.empty, f"after {night}: negative books\n{negative.head()}"
 
 
 def bar_count(settings: Settings, table: str, symbol: str) -> int:
