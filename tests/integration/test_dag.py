@@ -332,7 +332,8 @@ LOAD_STAMPS = ("loaded_at", "rejected_at", "started_at", "finished_at")
 
 
 def a_day_passes(settings: Settings) -> None:
-    """What a night does to the warehouse as the wall clock sees it: every load is a day older."""
+    """What a night does to the warehouse as the wall clock sees it: every load is a day older,
+    in raw and in the models that carry raw's stamps."""
     columns = query(
         settings,
         "select table_name, column_name from information_schema.columns"
@@ -342,6 +343,10 @@ def a_day_passes(settings: Settings) -> None:
     assert ("daily_prices", "loaded_at") in columns and ("ingest_runs", "started_at") in columns
     for table, column in columns:
         query(settings, f"update raw.{table} set {column} = {column} - interval '1 day'")
+    # The models keep raw's stamp of each bar (their change watermark): the same loads, as old.
+    for model in ("core.fct_daily_prices", "mart.mart_daily_trading"):
+        if query(settings, "select to_regclass(%s) is not null", (model,)) == [(True,)]:
+            query(settings, f"update {model} set loaded_at = loaded_at - interval '1 day'")
 
 
 def finished_state(run: subprocess.CompletedProcess[str]) -> str:

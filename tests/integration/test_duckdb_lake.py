@@ -63,7 +63,8 @@ def pg_raw_tables(settings: Settings) -> list[str]:
         "select table_name from information_schema.tables"
         " where table_schema = 'raw' and table_type = 'BASE TABLE' order by 1",
     )
-    return [table for (table,) in rows]
+    # replay's tombstones: DuckDB compares its bars with the lake instead (macros/changed_bars.sql)
+    return [table for (table,) in rows if table != "withdrawn_prices"]
 
 
 def pg_columns(settings: Settings, table: str) -> list[tuple[str, str]]:

@@ -35,6 +35,11 @@ FINGERPRINTS = frozenset(
 )
 
 
+# raw's stamp of a bar, carried for the incremental build: a load's time on PostgreSQL, the date
+# of the snapshot that gave the values on DuckDB (macros/changed_bars.sql). Not a figure.
+ENGINE_STAMPS = frozenset({"core.fct_daily_prices.loaded_at", "mart.mart_daily_trading.loaded_at"})
+
+
 def pg_columns(settings: Settings, relation: str) -> list[Column]:
     schema, name = relation.split(".")
     rows = query(
@@ -52,6 +57,7 @@ def pg_columns(settings: Settings, relation: str) -> list[Column]:
             is_fingerprint=f"{relation}.{column}" in FINGERPRINTS,
         )
         for column, data_type, scale in rows
+        if f"{relation}.{column}" not in ENGINE_STAMPS
     ]
 
 
