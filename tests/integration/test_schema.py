@@ -19,6 +19,7 @@ RAW_TABLES = {
     "stock_splits",
     "dividends",
     "rejected_actions",
+    "withdrawn_prices",
 }
 
 
