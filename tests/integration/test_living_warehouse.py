@@ -103,6 +103,7 @@ def assert_duckdb_equals_its_rebuild(settings: Settings, tmp: Path, night: date)
     assert not differing, f"DuckDB after {night}: incremental differs from a rebuild in {differing}"
 
 
+@pytest.fixture
 def living(base_settings, s3_server, tmp_path: Path) -> Iterator[tuple[Settings, Vendor]]:
     with (
         AlphaVantageStub() as stub,

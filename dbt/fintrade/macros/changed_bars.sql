@@ -7,7 +7,7 @@
 
     PostgreSQL: a change watermark. The loaders' upsert stamps `loaded_at` on every row it
     inserts or changes, so what changed is what was stamped after the newest stamp already built
-    (an index range scan of raw.daily_prices' loaded_at), less `change_watermark_margin_minutes`
+    (an index range scan of raw.daily_prices' loaded_at), less `change_watermark_margin_seconds`
     for a load whose transaction began before the last build and committed after it; replay's
     deletions leave a stamped tombstone in raw.withdrawn_prices. The cost follows what arrived,
     not the history.
@@ -72,10 +72,10 @@
     model compiles (so the planner sees the real boundary and reads the loaded_at index, as
     lookback_start explains); unit tests, whose `this` is a fixture, get it as a subquery. -#}
 {% macro change_watermark(relation) -%}
-    {%- set margin = var('change_watermark_margin_minutes') -%}
+    {%- set margin = var('change_watermark_margin_seconds') -%}
     {%- set newest -%}
         select coalesce(max(loaded_at), cast('0001-01-01 00:00:00+00' as timestamptz))
-            - interval '{{ margin }} minutes'
+            - interval '{{ margin }} seconds'
         from {{ relation }}
     {%- endset -%}
     {%- if execute and var('compile_time_lookback', true) -%}
