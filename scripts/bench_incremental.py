@@ -5,8 +5,9 @@ its whole history costs against one night; prints the figures, asserts nothing.
 The history is loaded once through the pipeline (synthetic source, as scripts/bench_scale_dbt.py
 loads it) into a scratch database, then copied (PostgreSQL's template copy) for the baseline,
 which is built with the dbt project of `--baseline-rev` (exported from git). Each night loads
-into both databases (the baseline's from the same lake objects, as a rerun does), then each is built, in alternating order. Last, a stock is added to the
-universe file and the night is run again: only that stock's history is new.
+into both databases (the baseline's from the same lake objects, as a rerun does), then each is
+built, in alternating order. Last, a stock is added to the universe file and the night is run
+again: only that stock's history is new.
 
 Usage: .venv/bin/python scripts/bench_incremental.py [--symbols 5000] [--years 20]
            [--nights 2] [--baseline-rev bfaaeb4] [--workers 2] [--keep]
