@@ -102,6 +102,134 @@ create table if not exists raw.withdrawn_prices (
     primary key (symbol, price_date)
 );
 
+-- Per symbol, how many bars raw holds and an order-free checksum of them (the sum of each bar's
+-- raw.bar_checksum), kept by statement triggers in the same transaction as every write, whoever
+-- writes. dbt's completeness tests compare it with the fact's own totals, kept the same way
+-- (dbt/fintrade/macros/bar_totals.sql): a comparison of one row per symbol, however long the
+-- history, that no incremental build's idea of what changed can fool.
+create or replace function raw.bar_checksum(
+    price_date date,
+    loaded_at timestamptz,
+    lake_key text,
+    open_price numeric,
+    high_price numeric,
+    low_price numeric,
+    close_price numeric,
+    volume bigint
+) returns numeric
+language sql immutable parallel safe
+-- Days and epoch seconds, not their text: those read the same in every session's DateStyle and
+-- TimeZone, and the fact's triggers fire in dbt's session, raw's in a loader's.
+return hashtextextended(
+    concat_ws(
+        '|', price_date - date '2000-01-01', extract(epoch from loaded_at), lake_key, open_price,
+        high_price, low_price, close_price, volume
+    ),
+    0
+)::numeric;
+
+-- A statement trigger's function: adds the rows a statement inserted and takes away those it
+-- deleted (an update does both) into the totals table its first argument names, hashed by the
+-- expression of its second, counting only rows where its optional third holds.
+create or replace function raw.keep_bar_totals() returns trigger
+language plpgsql as $$
+declare
+    counted text := coalesce(tg_argv[2], 'true');
+    changes text[] := '{}';
+begin
+    if tg_op in ('INSERT', 'UPDATE') then
+        changes := changes || format(
+            'select symbol, 1 as bar_count, %s as bar_checksum from new_rows where %s',
+            tg_argv[1], counted
+        );
+    end if;
+    if tg_op in ('UPDATE', 'DELETE') then
+        changes := changes || format(
+            'select symbol, -1 as bar_count, -(%s) as bar_checksum from old_rows where %s',
+            tg_argv[1], counted
+        );
+    end if;
+    execute format(
+        'insert into %s as totals (symbol, bar_count, bar_checksum) '
+        'select symbol, sum(bar_count), sum(bar_checksum) from (%s) as changes group by symbol '
+        'on conflict (symbol) do update set '
+        'bar_count = totals.bar_count + excluded.bar_count, '
+        'bar_checksum = totals.bar_checksum + excluded.bar_checksum',
+        tg_argv[0], array_to_string(changes, ' union all ')
+    );
+    return null;
+end
+$$;
+
+-- Loads and the incremental build's read of what they stamped take turns: a load holds this
+-- shared until it commits, the build exclusively while it reads raw.daily_prices. So every bar
+-- stamped before the newest stamp a build read was visible to it, and the next build can start
+-- from that stamp (macros/changed_bars.sql) however long a load's transaction ran.
+create or replace function raw.lock_bars_for_load() returns void
+language sql volatile
+return pg_advisory_xact_lock_shared(hashtext('raw.daily_prices:builds'));
+
+create or replace function raw.lock_bars_for_build() returns void
+language sql volatile
+return pg_advisory_xact_lock(hashtext('raw.daily_prices:builds'));
+
+do $$
+begin
+    if to_regclass('raw.daily_price_totals') is null then
+        create table raw.daily_price_totals (
+            symbol       text primary key,
+            bar_count    bigint not null,
+            bar_checksum numeric not null
+        );
+        insert into raw.daily_price_totals (symbol, bar_count, bar_checksum)
+        select
+            symbol,
+            count(*),
+            sum(raw.bar_checksum(
+                price_date, loaded_at, lake_key, open_price, high_price, low_price, close_price,
+                volume
+            ))
+        from raw.daily_prices
+        group by symbol;
+    end if;
+end
+$$;
+
+do $$
+declare
+    checksum constant text := 'raw.bar_checksum(price_date, loaded_at, lake_key, open_price, '
+        'high_price, low_price, close_price, volume)';
+begin
+    execute format(
+        'create or replace trigger daily_prices_inserted_totals after insert on raw.daily_prices '
+        'referencing new table as new_rows for each statement '
+        'execute function raw.keep_bar_totals(%L, %L)', 'raw.daily_price_totals', checksum
+    );
+    execute format(
+        'create or replace trigger daily_prices_updated_totals after update on raw.daily_prices '
+        'referencing old table as old_rows new table as new_rows for each statement '
+        'execute function raw.keep_bar_totals(%L, %L)', 'raw.daily_price_totals', checksum
+    );
+    execute format(
+        'create or replace trigger daily_prices_deleted_totals after delete on raw.daily_prices '
+        'referencing old table as old_rows for each statement '
+        'execute function raw.keep_bar_totals(%L, %L)', 'raw.daily_price_totals', checksum
+    );
+end
+$$;
+
+create or replace function raw.clear_bar_totals() returns trigger
+language plpgsql as $$
+begin
+    execute format('truncate %s', tg_argv[0]);
+    return null;
+end
+$$;
+
+create or replace trigger daily_prices_truncated_totals
+after truncate on raw.daily_prices
+for each statement execute function raw.clear_bar_totals('raw.daily_price_totals');
+
 create table if not exists raw.rejected_prices (
     symbol      text not null,
     price_date  text,

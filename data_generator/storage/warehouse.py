@@ -253,7 +253,9 @@ def load_price_table(cur: Cursor, rows: pa.Table, *, authoritative: bool = False
     Rows dated after the symbol's latest stored day cannot conflict, so they are COPYed straight
     in (COPY's bulk path is what keeps a first load near plain-COPY speed); the rest go through a
     temporary table and one set-based upsert. An advisory lock per symbol keeps two concurrent
-    loads of the same symbol from racing between the two.
+    loads of the same symbol from racing between the two; `raw.lock_bars_for_load` (sql/init.sql),
+    taken first so that the rows' stamp (the transaction's start) comes just before it, makes an
+    incremental dbt build's read of raw wait for this load to commit.
 
     Lake keys end in the snapshot date, so `excluded.lake_key >= target.lake_key` keeps an older
     snapshot (a late re-run of an earlier day) from overwriting a newer vendor value; a replay,
@@ -265,6 +267,7 @@ def load_price_table(cur: Cursor, rows: pa.Table, *, authoritative: bool = False
     if len(symbols) != 1:
         raise ValueError("load_prices takes the rows of one symbol at a time")
     symbol = symbols[0]
+    cur.execute("select raw.lock_bars_for_load()")
     cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"raw.daily_prices:{symbol}",))
     cur.execute("select max(price_date) from raw.daily_prices where symbol = %s", (symbol,))
     latest = fetch_one(cur)[0]
@@ -297,6 +300,7 @@ def delete_prices_not_in(cur: Cursor, symbol: str, kept: Sequence[date], since: 
 
     The dates travel as one array literal: adapting years of dates one by one and parsing the
     statement that lists them cost more than the delete itself."""
+    cur.execute("select raw.lock_bars_for_load()")
     cur.execute(
         """
         with withdrawn as (

@@ -23,8 +23,9 @@ from tests.support.alpha_vantage_stub import (
     standard_bars,
 )
 from tests.support.harness import load_day, scratch_warehouse, vendor_settings
+from tests.support.rebuild import database_copy
 from tests.support.recompute import adjusted_prices, window_figures
-from tests.support.warehouse import query, table_checksum, table_checksums
+from tests.support.warehouse import BAR_TOTALS, query, table_checksum, table_checksums
 
 pytestmark = pytest.mark.dbt
 
@@ -153,7 +154,12 @@ def test_models_land_in_exactly_staging_core_and_mart(built_warehouse):
     found: dict[str, set[str]] = {}
     for schema, table in rows:
         found.setdefault(schema, set()).add(table)
-    assert found == MODELS
+    # and beside the incremental models, the totals their completeness tests compare
+    expected = {schema: set(models) for schema, models in MODELS.items()}
+    for name in BAR_TOTALS:
+        schema, table = name.split(".")
+        expected[schema].add(table)
+    assert found == expected
 
 
 def expected_figures(prices: pd.DataFrame, as_of: date) -> tuple[float | None, ...]:
@@ -311,6 +317,32 @@ def test_rerun_on_the_same_data_leaves_every_table_identical(built_warehouse):
     before = table_checksums(settings, tables)
     transform.build(settings)
     assert table_checksums(settings, tables) == before
+
+
+def test_the_completeness_tests_fail_on_bars_a_build_missed(restated_warehouse):
+    """After a second night: a raw restatement of the first night's bar that no upsert stamped
+    (so no watermark sees it), and a first-night mart bar lost outside dbt. The incremental
+    build leaves both as they are, and the whole-history tests, which compare totals kept as
+    each table is written, name both."""
+    settings = restated_warehouse["settings"]
+    with database_copy(settings) as copy:
+        query(
+            copy,
+            "update raw.daily_prices set close_price = close_price + 1"
+            " where symbol = 'AAPL' and price_date = (select min(price_date)"
+            " from raw.daily_prices where symbol = 'AAPL')",
+        )
+        query(
+            copy,
+            "delete from mart.mart_daily_trading where symbol = 'MSFT' and trading_date ="
+            " (select trading_date from mart.mart_daily_trading where symbol = 'MSFT'"
+            " and lake_key is not null order by trading_date offset 20 limit 1)",
+        )
+        with pytest.raises(DbtBuildError) as failed:
+            transform.build(copy)
+    message = str(failed.value)
+    assert "assert_daily_prices_hold_every_raw_bar" in message
+    assert "assert_daily_trading_holds_every_fact_bar" in message
 
 
 def test_incremental_build_takes_the_restated_close_and_keeps_every_other_row(

@@ -20,6 +20,7 @@ RAW_TABLES = {
     "dividends",
     "rejected_actions",
     "withdrawn_prices",
+    "daily_price_totals",
 }
 
 

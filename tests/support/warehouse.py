@@ -23,6 +23,15 @@ Warehouse = Settings | Connection
 # raw.ingest_runs logs every attempt by design, so a rerun adds a row there, and
 # mart.mart_ingest_status shows that latest attempt: idempotence checks compare everything else.
 RUN_LOGS = frozenset({"raw.ingest_runs", "mart.mart_ingest_status"})
+# PostgreSQL's totals of the incremental models' bars, kept by triggers beside them for the
+# completeness tests (dbt/fintrade/macros/bar_totals.sql); DuckDB aggregates instead.
+BAR_TOTALS = frozenset(
+    {
+        "core.fct_daily_prices_bar_totals",
+        "core.fct_daily_prices_figure_totals",
+        "mart.mart_daily_trading_figure_totals",
+    }
+)
 
 
 def connect(settings: Settings, *, database: str | None = None) -> Connection:

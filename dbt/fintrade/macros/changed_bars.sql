@@ -7,9 +7,12 @@
 
     PostgreSQL: a change watermark. The loaders' upsert stamps `loaded_at` on every row it
     inserts or changes, so what changed is what was stamped after the newest stamp already built
-    (an index range scan of raw.daily_prices' loaded_at), less `change_watermark_margin_seconds`
-    for a load whose transaction began before the last build and committed after it; replay's
-    deletions leave a stamped tombstone in raw.withdrawn_prices. The cost follows what arrived,
+    (an index range scan of raw.daily_prices' loaded_at). A load in flight cannot be missed:
+    the model reads raw only once every load that began before has committed (its pre-hook,
+    `wait_for_bar_loads`), and a load that begins later stamps later. The small
+    `change_watermark_margin_seconds` covers the instant between a load's first statement,
+    which fixes its stamp, and its lock. Replay's deletions leave a stamped tombstone in
+    raw.withdrawn_prices. The cost follows what arrived,
     not the history.
     Other engines (DuckDB): raw is rebuilt from the lake on every build and its `loaded_at` is
     the date of the snapshot that gave the values, which a backfill of an earlier night makes
@@ -121,4 +124,17 @@
                 bars.symbol = stored.symbol
                 and bars.price_date = stored.{{ date_column }}
         )
+{%- endmacro %}
+
+{#- A pre-hook of a model whose changed_bars read raw (inside its transaction): waits for the
+    loads in flight and holds new ones off until the model commits (raw.lock_bars_for_build,
+    sql/init.sql). Nothing elsewhere: DuckDB's raw is the lake read by this very build. -#}
+{% macro wait_for_bar_loads() %}
+    {{- return(adapter.dispatch('wait_for_bar_loads', 'fintrade')()) -}}
+{% endmacro %}
+
+{% macro default__wait_for_bar_loads() %}{% endmacro %}
+
+{% macro postgres__wait_for_bar_loads() -%}
+    select raw.lock_bars_for_build()
 {%- endmacro %}

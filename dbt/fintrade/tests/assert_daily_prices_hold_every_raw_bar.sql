@@ -1,32 +1,20 @@
 -- The whole history on every build, incremental too: per symbol, the fact holds as many bars as
--- raw and the same dates, stamps and as-traded values (one order-free checksum a side), so a
--- bar an incremental build missed, kept after raw withdrew it, or left at an old value fails.
--- One scan of each table and one row per symbol compared, whatever the build rewrote.
+-- raw and the same dates, stamps, lake keys and as-traded values (one order-free checksum a
+-- side), so a bar an incremental build missed, kept after raw withdrew it, or left at an old
+-- value fails. One row per symbol a side, kept as each table is written (macros/bar_totals.sql),
+-- whatever the length of the history.
+-- depends_on: {{ source('raw', 'daily_price_totals') }}
 with
 
 raw_bars as (
 
-    select
-        symbol,
-        count(*) as bar_count,
-        {{ checksum_of(['price_date', 'loaded_at', 'lake_key', 'open_price', 'high_price',
-            'low_price', 'close_price', 'volume']) }} as bar_checksum
-
-    from {{ ref('stg_daily_prices') }}
-    group by symbol
+    {{ raw_bar_totals() }}
 
 ),
 
 fact_bars as (
 
-    select
-        symbol,
-        count(*) as bar_count,
-        {{ checksum_of(['price_date', 'loaded_at', 'lake_key', 'open_price', 'high_price',
-            'low_price', 'close_price', 'volume']) }} as bar_checksum
-
-    from {{ ref('fct_daily_prices') }}
-    group by symbol
+    {{ bar_totals(ref('fct_daily_prices'), 'bar_totals', bar_checksum(), 'price_date') }}
 
 ),
 

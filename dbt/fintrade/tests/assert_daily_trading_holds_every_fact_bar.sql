@@ -1,45 +1,27 @@
 -- The whole history on every build: per symbol, mart_daily_trading holds every bar of
 -- fct_daily_prices up to the as-of date with the fact's figures (one order-free checksum a
--- side), so a bar or a recomputed change an incremental build missed fails.
+-- side), so a bar or a recomputed change an incremental build missed fails. The totals are kept
+-- as each table is written (macros/bar_totals.sql); an as-of date takes away only the fact's
+-- bars after it.
 with
-
-as_of as (
-
-    select coalesce({{ as_of_date() }}, max(price_date)) as as_of_date
-    from {{ ref('fct_daily_prices') }}
-
-),
 
 fact_bars as (
 
-    select
-        fct_daily_prices.symbol,
-        count(*) as bar_count,
-        {{ checksum_of(['fct_daily_prices.price_date', 'fct_daily_prices.loaded_at',
-            'fct_daily_prices.close_price', 'fct_daily_prices.adjusted_close_price',
-            'fct_daily_prices.price_change_pct', 'fct_daily_prices.total_return_pct',
-            'fct_daily_prices.dividend_amount', 'fct_daily_prices.adjusted_volume',
-            'fct_daily_prices.adjustment_version']) }} as bar_checksum
-
-    from {{ ref('fct_daily_prices') }} as fct_daily_prices
-    cross join as_of
-    where fct_daily_prices.price_date <= as_of.as_of_date
-    group by fct_daily_prices.symbol
+    {{ bar_totals(
+        ref('fct_daily_prices'), 'figure_totals',
+        figure_checksum('price_date', 'adjusted_volume'), 'price_date',
+        through=as_of_date() if var('as_of', none) else none
+    ) }}
 
 ),
 
 mart_bars as (
 
-    select
-        symbol,
-        count(*) as bar_count,
-        {{ checksum_of(['trading_date', 'loaded_at', 'close_price', 'adjusted_close_price',
-            'price_change_pct', 'total_return_pct', 'dividend_amount', 'adjusted_market_volume',
-            'adjustment_version']) }} as bar_checksum
-
-    from {{ ref('mart_daily_trading') }}
-    where lake_key is not null
-    group by symbol
+    {{ bar_totals(
+        ref('mart_daily_trading'), 'figure_totals',
+        figure_checksum('trading_date', 'adjusted_market_volume'), 'trading_date',
+        counted='lake_key is not null'
+    ) }}
 
 ),
 

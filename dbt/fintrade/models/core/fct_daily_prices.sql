@@ -6,6 +6,7 @@
     the rows instead of deleting and inserting them (macros/portable/rebuild_strategy.sql).
     `loaded_at` is raw's stamp of the bar, the watermark the next build starts from. The unique
     index serves the delete+insert and the per-bar probes, the one on loaded_at the watermark.
+    The totals the completeness tests compare are kept beside it (macros/bar_totals.sql).
 #}
 {{
     config(
@@ -18,8 +19,11 @@
             {'columns': ['price_date']},
             {'columns': ['loaded_at']}
         ],
+        pre_hook=["{{ wait_for_bar_loads() }}"],
         post_hook=[
-            "{{ delete_withdrawn_bars(this, ref('stg_daily_prices'), 'price_date', 'lake_key') }}"
+            "{{ delete_withdrawn_bars(this, ref('stg_daily_prices'), 'price_date', 'lake_key') }}",
+            "{{ keep_bar_totals('bar_totals', bar_checksum()) }}",
+            "{{ keep_bar_totals('figure_totals', figure_checksum('price_date', 'adjusted_volume')) }}"
         ]
     )
 }}

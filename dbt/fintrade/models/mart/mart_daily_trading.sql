@@ -22,7 +22,9 @@
         ],
         post_hook=[
             "{{ delete_withdrawn_bars(this, ref('fct_daily_prices'), 'trading_date', 'lake_key') }}",
-            "delete from {{ this }} where trading_date > {{ as_of_date() }}"
+            "delete from {{ this }} where trading_date > {{ as_of_date() }}",
+            "{{ keep_bar_totals('figure_totals',
+                figure_checksum('trading_date', 'adjusted_market_volume'), 'lake_key is not null') }}"
         ]
     )
 }}
