@@ -27,7 +27,7 @@ help:
 	@echo "make stack-test  the Docker Compose stack, up for real and checked (needs a Docker engine)"
 	@echo "make airflow  the Airflow UI on http://127.0.0.1:8080 (services must be up)"
 	@echo "make dashboard  the dashboard over the marts on http://127.0.0.1:\$$DASHBOARD_PORT (8050)"
-	@echo "make dbt-duckdb  dbt build on DuckDB from the lake, no PostgreSQL (README: DuckDB)"
+	@echo "make dbt-duckdb  dbt build on DuckDB from the lake, no PostgreSQL (docs/engines.md)"
 	@echo "make services-up | services-down | services-status"
 
 # Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE=1 (set on many machines and

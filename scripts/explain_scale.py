@@ -56,7 +56,7 @@ PIPELINE_QUERIES: tuple[tuple[str, str, dict[str, object]], ...] = (
         {},
     ),
     (
-        "calls_spent_today (call budget)",
+        "_spent_today (call budget)",
         "select count(*) from raw.ingest_runs where status = 'api_call'"
         " and source = 'alphavantage'"
         " and started_at >= date_trunc('day', now() at time zone 'UTC') at time zone 'UTC'",

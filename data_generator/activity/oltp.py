@@ -43,7 +43,6 @@ from data_generator.activity.ledger import (
 
 MARKET_OPEN = time(9, 30)
 MARKET_MINUTES = 390  # 09:30-16:00
-ACCOUNT_TYPES = ("individual", "institutional")
 ORDER_STATUSES = ("filled", "partial", "cancelled")
 STATUS_WEIGHTS = (0.7, 0.15, 0.15)
 

@@ -57,17 +57,6 @@ class PriceRow(NamedTuple):
     source: str
     lake_key: str
 
-    def values(self) -> tuple[Decimal, Decimal, Decimal, Decimal, int, str]:
-        """What a later snapshot may change about the bar (not where it came from)."""
-        return (
-            self.open_price,
-            self.high_price,
-            self.low_price,
-            self.close_price,
-            self.volume,
-            self.source,
-        )
-
 
 @dataclass
 class PriceBars:

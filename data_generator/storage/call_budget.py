@@ -23,11 +23,6 @@ _SPENT_TODAY = """
 """
 
 
-def calls_spent_today(conn: Connection) -> int:
-    with conn, conn.cursor() as cur:
-        return _spent_today(cur)
-
-
 def _spent_today(cur: Cursor) -> int:
     cur.execute(_SPENT_TODAY, {"status": RunStatus.API_CALL.value})
     return int(fetch_one(cur)[0])
@@ -60,6 +55,3 @@ class CallBudget:
                 ),
             )
         return True
-
-    def remaining(self) -> int:
-        return max(0, self._daily_budget - calls_spent_today(self._conn))

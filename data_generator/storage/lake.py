@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from data_generator.errors import FintradeError
+from data_generator.errors import FintradeError, first_line
 from data_generator.settings import Settings
 from data_generator.sources.prices import ARROW_SCHEMA
 from data_generator.storage.parquet_bytes import DamagedParquet, read_parquet
@@ -267,4 +267,4 @@ def _reason(exc: ClientError | BotoCoreError) -> str:
     """A failure in one line: an S3 error's code, or the client's own message."""
     if isinstance(exc, ClientError):
         return exc.response.get("Error", {}).get("Code", "error")
-    return str(exc).splitlines()[0]
+    return first_line(exc)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import time
 from enum import StrEnum
 from pathlib import Path
 
 import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import encrypt_password
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_incrementing
 
 from data_generator.errors import first_line
 from data_generator.settings import Settings
@@ -27,8 +27,16 @@ from data_generator.storage.warehouse import Connection, WarehouseError, apply_s
 
 PASSWORDS_FILE = "role-passwords.json"
 # Roles are shared by every database of a server, so two databases set up at once can collide
-# on the same catalog row ("tuple concurrently updated"): such a statement is simply retried.
+# on the same catalog row ("tuple concurrently updated"): such a statement is simply retried,
+# after 0.1 s, 0.2 s, ... The `with conn` block around each statement has rolled its transaction
+# back by then, and the last failure is raised as it is.
 ROLE_UPDATE_ATTEMPTS = 5
+_retry_role_update = retry(
+    retry=retry_if_exception_type(psycopg2.InternalError),
+    stop=stop_after_attempt(ROLE_UPDATE_ATTEMPTS),
+    wait=wait_incrementing(start=0.1, increment=0.1),
+    reraise=True,
+)
 
 
 class Role(StrEnum):
@@ -94,15 +102,13 @@ def _set_passwords(conn: Connection, settings: Settings) -> None:
         statement = sql.SQL("alter role {} with login password {}").format(
             sql.Identifier(role.value), sql.Literal(verifier)
         )
-        for attempt in range(1, ROLE_UPDATE_ATTEMPTS + 1):
-            try:
-                with conn, conn.cursor() as cur:
-                    cur.execute(statement)
-                break
-            except psycopg2.InternalError:
-                if attempt == ROLE_UPDATE_ATTEMPTS:
-                    raise
-                time.sleep(0.1 * attempt)
+        _alter_role(conn, statement)
+
+
+@_retry_role_update
+def _alter_role(conn: Connection, statement: sql.Composable) -> None:
+    with conn, conn.cursor() as cur:
+        cur.execute(statement)
 
 
 def provision(settings: Settings) -> None:
@@ -110,14 +116,7 @@ def provision(settings: Settings) -> None:
     Idempotent, so every run starts with it."""
     conn = connect(settings)
     try:
-        for attempt in range(1, ROLE_UPDATE_ATTEMPTS + 1):
-            try:
-                apply_schema(conn)
-                break
-            except psycopg2.InternalError:
-                if attempt == ROLE_UPDATE_ATTEMPTS:
-                    raise
-                time.sleep(0.1 * attempt)
+        _retry_role_update(apply_schema)(conn)
         _set_passwords(conn, settings)
     except psycopg2.Error as exc:
         raise WarehouseError(

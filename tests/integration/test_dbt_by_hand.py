@@ -1,4 +1,5 @@
-"""dbt by hand, as the README shows it, leaves the marts readable by the dashboard's role.
+"""dbt by hand, as docs/operations.md shows it, leaves the marts readable by the dashboard's
+role.
 
 A person runs `dbt build` from dbt/fintrade with the PG* variables: as the profile's default
 `transformer` target, then as the superuser (`--target dev`), which makes new tables the

@@ -83,8 +83,9 @@ def test_pipeline_and_dbt_build_on_an_sql_ascii_database(sql_ascii_warehouse: Se
 
 
 def test_dbt_by_hand_speaks_utf8_to_an_sql_ascii_database(sql_ascii_warehouse: Settings) -> None:
-    """Plain `dbt build` with only the PG* variables, as the README shows: the database's own
-    default client encoding (set by init.sql) is what keeps dbt's SQL comments from failing."""
+    """Plain `dbt build` with only the PG* variables, as docs/operations.md shows: the
+    database's own default client encoding (set by init.sql) is what keeps dbt's SQL comments
+    from failing."""
     settings = sql_ascii_warehouse
     load_day(settings, DAY)
     env = settings_environ(settings)

@@ -12,7 +12,7 @@ import yaml
 from data_generator.settings import DBT_PROJECT_DIR, INIT_SQL
 from data_generator.storage.ingest_runs import RunStatus
 
-STAGING_MODELS = DBT_PROJECT_DIR / "models" / "staging" / "_staging__models.yml"
+STG_INGEST_RUNS = DBT_PROJECT_DIR / "models" / "staging" / "stg_ingest_runs.yml"
 STATUS_CHECK = re.compile(r"ingest_runs_status_check check \(\s*status in \(([^)]*)\)")
 
 
@@ -25,7 +25,7 @@ def accepted_run_statuses(models_file: Path) -> set[str]:
 
 
 def test_stg_ingest_runs_accepts_every_status_the_loader_writes() -> None:
-    assert accepted_run_statuses(STAGING_MODELS) == {status.value for status in RunStatus}
+    assert accepted_run_statuses(STG_INGEST_RUNS) == {status.value for status in RunStatus}
 
 
 def test_the_table_constraint_allows_every_status_the_loader_writes() -> None:
@@ -37,7 +37,7 @@ def test_the_table_constraint_allows_every_status_the_loader_writes() -> None:
 
 def test_a_status_missing_from_the_model_is_seen(tmp_path: Path) -> None:
     """The guard against a check that cannot fail: drop one value and the sets differ."""
-    narrowed = STAGING_MODELS.read_text().replace(', "daily_limit"]', "]")
-    models_file = tmp_path / "_staging__models.yml"
+    narrowed = STG_INGEST_RUNS.read_text().replace(', "daily_limit"]', "]")
+    models_file = tmp_path / "stg_ingest_runs.yml"
     models_file.write_text(narrowed)
     assert accepted_run_statuses(models_file) == {s.value for s in RunStatus} - {"daily_limit"}
