@@ -173,7 +173,13 @@ create or replace function raw.lock_bars_for_build() returns void
 language sql volatile
 return pg_advisory_xact_lock(hashtext('raw.daily_prices:builds'));
 
+-- The totals counted once when the table is new (an existing database's bars), then kept by one
+-- trigger per event: a trigger with transition tables fires on one event only.
 do $$
+declare
+    checksum constant text := 'raw.bar_checksum(price_date, loaded_at, lake_key, open_price, '
+        'high_price, low_price, close_price, volume)';
+    event record;
 begin
     if to_regclass('raw.daily_price_totals') is null then
         create table raw.daily_price_totals (
@@ -181,40 +187,25 @@ begin
             bar_count    bigint not null,
             bar_checksum numeric not null
         );
-        insert into raw.daily_price_totals (symbol, bar_count, bar_checksum)
-        select
-            symbol,
-            count(*),
-            sum(raw.bar_checksum(
-                price_date, loaded_at, lake_key, open_price, high_price, low_price, close_price,
-                volume
-            ))
-        from raw.daily_prices
-        group by symbol;
+        execute format(
+            'insert into raw.daily_price_totals (symbol, bar_count, bar_checksum) '
+            'select symbol, count(*), sum(%s) from raw.daily_prices group by symbol',
+            checksum
+        );
     end if;
-end
-$$;
-
-do $$
-declare
-    checksum constant text := 'raw.bar_checksum(price_date, loaded_at, lake_key, open_price, '
-        'high_price, low_price, close_price, volume)';
-begin
-    execute format(
-        'create or replace trigger daily_prices_inserted_totals after insert on raw.daily_prices '
-        'referencing new table as new_rows for each statement '
-        'execute function raw.keep_bar_totals(%L, %L)', 'raw.daily_price_totals', checksum
-    );
-    execute format(
-        'create or replace trigger daily_prices_updated_totals after update on raw.daily_prices '
-        'referencing old table as old_rows new table as new_rows for each statement '
-        'execute function raw.keep_bar_totals(%L, %L)', 'raw.daily_price_totals', checksum
-    );
-    execute format(
-        'create or replace trigger daily_prices_deleted_totals after delete on raw.daily_prices '
-        'referencing old table as old_rows for each statement '
-        'execute function raw.keep_bar_totals(%L, %L)', 'raw.daily_price_totals', checksum
-    );
+    for event in
+        select * from (values
+            ('insert', 'inserted', 'new table as new_rows'),
+            ('update', 'updated', 'old table as old_rows new table as new_rows'),
+            ('delete', 'deleted', 'old table as old_rows')
+        ) as events (name, past, transition_tables)
+    loop
+        execute format(
+            'create or replace trigger daily_prices_%s_totals after %s on raw.daily_prices '
+            'referencing %s for each statement execute function raw.keep_bar_totals(%L, %L)',
+            event.past, event.name, event.transition_tables, 'raw.daily_price_totals', checksum
+        );
+    end loop;
 end
 $$;
 
